@@ -1,0 +1,14 @@
+"""ApiError: the one error type of the service; turned into a JSON 4xx body in one place (service.app)."""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """A problem with the request, answered as {"error": {"code", "message"}} with an HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def to_dict(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message}}
