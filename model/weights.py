@@ -138,7 +138,7 @@ def _load_state(path: Path, model: MLP, tensors: dict[str, torch.Tensor]) -> Non
     if set(expected) != set(tensors):
         missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
         raise WeightsError(f"{path}: tensors do not match the config (missing {missing}, unexpected {extra})")
-    for name, tensor in tensors.items():
+    for name, tensor in sorted(tensors.items()):
         if tensor.shape != expected[name].shape:
             raise WeightsError(f"{path}: tensor {name} has shape {list(tensor.shape)}, "
                                f"the config needs {list(expected[name].shape)}")

@@ -10,6 +10,7 @@ from model.config import ACTIVATION_NAMES, INIT_NAMES
 from training.device import DEVICE_CHOICES
 from training.errors import UsageError
 from training.optim import OPTIMIZERS, SCHEDULERS
+from training.recipes import RECIPES
 from training.settings import TrainSettings
 
 D = TrainSettings()
@@ -26,9 +27,18 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag gets one line (not the whole usage) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="digits-train", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = OneLineParser(prog="digits-train", description=__doc__,
+                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--recipe", choices=tuple(RECIPES), default="default",
+                   help="a named set of defaults (see training/recipes.py); explicit flags override it")
     m = p.add_argument_group("model")
     m.add_argument("--hidden", type=hidden_sizes, default=D.hidden, help="hidden layer sizes, e.g. 800 or 512,256")
     m.add_argument("--activation", choices=ACTIVATION_NAMES, default=D.activation)
@@ -70,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_settings(argv: list[str] | None = None) -> TrainSettings:
     """Turn command-line flags into TrainSettings."""
-    args = vars(build_parser().parse_args(argv))
+    parser = build_parser()
+    recipe = parser.parse_known_args(argv)[0].recipe
+    parser.set_defaults(**RECIPES[recipe])
+    args = vars(parser.parse_args(argv))
+    args.pop("recipe")
     return TrainSettings(**args)
 
 

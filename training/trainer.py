@@ -22,6 +22,7 @@ from training.data import load_mnist, resolve_root, split_validation, to_inputs
 from training.device import pick_device
 from training.errors import UsageError
 from training.excitations import save_top_images
+from training.interrupts import StepBoundaryInterrupt
 from training.loop import EpochProgress, confusion_matrix, epoch_order, evaluate, train_epoch
 from training.optim import make_optimizer, make_scheduler
 from training.settings import TrainSettings
@@ -39,6 +40,8 @@ def check_settings(s: TrainSettings) -> None:
         if not ok:
             hint = f" (must exceed --val-size {s.val_size})" if flag == "--subset" else ""
             raise UsageError(f"{flag} {value}: out of range{hint}")
+    if s.resume is not None and not s.resume.is_file():
+        raise UsageError(f"--resume {s.resume}: no such checkpoint")
     try:
         s.model_config()
     except ValueError as exc:
@@ -63,6 +66,8 @@ class Run:
         self.history: list[dict[str, float]] = []
         self.start_epoch, self.progress = 0, EpochProgress()
         self.best: tuple[float, dict[str, torch.Tensor]] | None = None
+        self.interrupt = StepBoundaryInterrupt()
+        self.scalars = Scalars(s.tensorboard if self.d.is_main else None)
 
     def load_data(self) -> None:
         t0 = time.perf_counter()
@@ -116,17 +121,23 @@ class Run:
 
     def checkpoint(self) -> None:
         if self.d.is_main and not self.s.dry_run:
-            save_checkpoint(self.s.checkpoint_path, self.state())
+            try:
+                save_checkpoint(self.s.checkpoint_path, self.state())
+            except OSError as exc:  # read-only folder, full disk: one line, not a traceback
+                raise UsageError(f"cannot write checkpoint {self.s.checkpoint_path}: {exc.strerror}; "
+                                 "the previous checkpoint and weights were left as they were") from None
 
     # --- epochs ------------------------------------------------------------------------------------------------
     def fit(self) -> float:
         """Train the remaining epochs; return seconds spent."""
         t0 = time.perf_counter()
         try:
-            for epoch in range(self.start_epoch, self.s.epochs):
-                self.one_epoch(epoch)
-                if self.s.dry_run:
-                    break
+            with self.interrupt:  # Ctrl-C lands between steps: the checkpoint below then resumes exactly
+                for epoch in range(self.start_epoch, self.s.epochs):
+                    self.one_epoch(epoch)
+                    self.interrupt.check()
+                    if self.s.dry_run:
+                        break
         except KeyboardInterrupt:
             self.checkpoint()
             raise KeyboardInterrupt(f"Checkpoint saved to {self.s.checkpoint_path}; "
@@ -142,7 +153,7 @@ class Run:
                    unit="batch", leave=False, disable=not (self.s.progress and self.d.is_main))
         with bar:
             loss = train_epoch(self.net, self.train_x, self.train_y, order, self.opt, self.sched, self.s.batch_size,
-                               self.progress, self.s.augment, self.s.amp, bar)
+                               self.progress, self.s.augment, self.s.amp, bar, on_step=self.interrupt.check)
         samples = self.progress.samples * self.d.world_size
         loss = dist.mean_across(torch.tensor(loss, device=self.device), self.d).item()
         self.end_epoch(epoch, loss, samples, time.perf_counter() - t0)
@@ -152,6 +163,7 @@ class Run:
         row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val["loss"], "val_accuracy": val["accuracy"],
                "seconds": seconds, "samples_per_second": samples / seconds}
         self.history.append(row)
+        self.scalars.log(row)
         if self.best is None or not val["accuracy"] <= self.best[0]:  # NaN (no validation) keeps the latest
             self.best = (val["accuracy"], copy.deepcopy(self.model.state_dict()))
         self.start_epoch, self.progress = epoch + 1, EpochProgress()
@@ -201,14 +213,10 @@ class Run:
 def run(s: TrainSettings) -> dict[str, Any]:
     """Train per the settings and return the metrics."""
     r = Run(s)
-    scalars = Scalars(s.tensorboard if r.d.is_main else None)
     try:
         r.load_data()
         r.build()
-        seconds = r.fit()
-        for row in r.history:
-            scalars.log(row)
-        return r.finish(seconds)
+        return r.finish(r.fit())
     finally:
-        scalars.close()
+        r.scalars.close()
         dist.shutdown()

@@ -1,0 +1,54 @@
+"""What every benchmark needs: the machine it ran on, a markdown table, and a place to write results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "artifacts" / "benchmarks"
+DOCS = REPO / "docs"
+
+
+def cpu_model() -> str:
+    """The CPU's name from /proc/cpuinfo (Linux), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, Any]:
+    """The facts a reader needs to compare figures: cores, CPU, torch, threads, load at the start."""
+    return {"nproc": os.cpu_count(), "cpu": cpu_model(), "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.is_available(),
+            "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
+def machine_line(info: dict[str, Any]) -> str:
+    return (f"Machine: {info['nproc']} cores ({info['cpu']}), torch {info['torch']}, {info['torch_threads']} torch "
+            f"threads, CUDA {'yes' if info['cuda'] else 'no'}; 1-minute load average at the start {info['load_average_1min']}.")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_results(name: str, command: str, info: dict[str, Any], markdown: str, data: Any) -> Path:
+    """Write NAME.md (command, machine, table) and NAME.json under artifacts/benchmarks/; return the .md path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    md = RESULTS / f"{name}.md"
+    md.write_text(f"Command: `{command}`\n\n{machine_line(info)}\n\n{markdown}\n")
+    (RESULTS / f"{name}.json").write_text(json.dumps({"command": command, "machine": info, "results": data}, indent=2))
+    return md

@@ -1,0 +1,198 @@
+"""Serving benchmark: gunicorn with the project's config on a loopback port, driven by keep-alive clients.
+
+    python benchmarks/serve.py [--workers 2] [--clients 16] [--seconds 8] [--weights PATH] [--out docs/serving.md]
+
+Scenarios: one small PNG per POST /api/predict (plain and ?activations=1), and 64 PNGs per request (the batch
+path, plain and ?activations=1). Reports requests/s, images/s, p50 and p99 latency, and writes a markdown table.
+Each client is a thread holding one persistent HTTP/1.1 connection; the clients run in a separate process from
+the server but share the machine's cores with it, so the figures are a floor, and noisy on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parent.parent
+BOUNDARY = "digitsbenchboundary"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    p.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    p.add_argument("--clients", type=int, default=16, help="concurrent keep-alive connections")
+    p.add_argument("--seconds", type=float, default=8.0, help="duration of each scenario")
+    p.add_argument("--batch", type=int, default=64, help="images per request on the batch path")
+    p.add_argument("--weights", type=Path, default=REPO / "artifacts/model.safetensors",
+                   help="weights to serve; a random 784-800-10 model when the file does not exist")
+    p.add_argument("--out", type=Path, default=REPO / "docs/serving.md", help="markdown report ('-' for none)")
+    return p.parse_args(argv)
+
+
+def small_png() -> bytes:
+    """A 28×28 drawing of a '7': the size a client that scales its canvas first would send."""
+    img = Image.new("L", (28, 28), 0)
+    ImageDraw.Draw(img).line([(6, 6), (21, 6), (12, 23)], fill=255, width=3)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def multipart(images: list[bytes]) -> bytes:
+    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="{i}.png"\r\n'
+             f"Content-Type: image/png\r\n\r\n".encode() + data + b"\r\n" for i, data in enumerate(images)]
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+def weights_to_serve(path: Path, tmp: Path) -> tuple[Path, str]:
+    if path.is_file():
+        return path, str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+    import torch
+
+    from model import MLP, MLPConfig, save_weights
+
+    torch.manual_seed(0)
+    return save_weights(tmp / "random.safetensors", MLP(MLPConfig()).eval()), "random 784-800-10 ReLU (untrained)"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(weights: Path, port: int, args: argparse.Namespace, tmp: Path) -> subprocess.Popen:
+    env = {**os.environ, "DIGITS_WEIGHTS": str(weights), "PORT": str(port), "HOST": "127.0.0.1",
+           "WORKERS": str(args.workers), "THREADS": str(args.threads), "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"),
+           "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("benchmark: gunicorn did not start")
+
+
+def client_loop(port: int, path: str, body: bytes, ctype: str, stop: float, out: list[float], errors: list[int]):
+    """Send the same request over one persistent connection until `stop`; record each latency."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": ctype, "Content-Length": str(len(body))}
+    while time.perf_counter() < stop:
+        t0 = time.perf_counter()
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        out.append(time.perf_counter() - t0)
+        if response.status != 200:
+            errors.append(response.status)
+    conn.close()
+
+
+def run_scenario(port: int, path: str, body: bytes, ctype: str, args: argparse.Namespace) -> dict[str, float]:
+    """Drive the server with args.clients connections for args.seconds; return throughput and latency."""
+    warm_stop = time.perf_counter() + 1.0
+    client_loop(port, path, body, ctype, warm_stop, [], [])  # warm-up: first requests pay for lazy imports
+    latencies: list[list[float]] = [[] for _ in range(args.clients)]
+    errors: list[int] = []
+    stop = time.perf_counter() + args.seconds
+    threads = [threading.Thread(target=client_loop, args=(port, path, body, ctype, stop, lat, errors))
+               for lat in latencies]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    lat = np.array([x for per in latencies for x in per])
+    return {"requests": len(lat), "rps": len(lat) / elapsed, "p50_ms": 1000 * np.percentile(lat, 50),
+            "p99_ms": 1000 * np.percentile(lat, 99), "errors": len(errors)}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import torch
+
+    return f"{cpu}, {os.cpu_count()} cores visible; Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def report(rows: list[tuple[str, int, dict]], args: argparse.Namespace, weights_name: str, argv: list[str]) -> str:
+    cmd = " ".join(["python benchmarks/serve.py", *argv])
+    lines = [
+        "# Serving benchmark", "",
+        f"Command: `{cmd}`  ", f"Machine: {machine()}  ",
+        f"Date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}  ",
+        f"Server: gunicorn, {args.workers} gthread workers × {args.threads} threads, one torch thread per worker; "
+        f"weights: {weights_name}  ",
+        f"Clients: {args.clients} keep-alive HTTP/1.1 connections (Python threads, http.client) on the same machine, "
+        f"{args.seconds:g} s per scenario.", "",
+        "| scenario | images/request | requests/s | images/s | p50 ms | p99 ms | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, per_request, r in rows:
+        lines.append(f"| {name} | {per_request} | {r['rps']:,.0f} | {r['rps'] * per_request:,.0f} | "
+                     f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |")
+    lines += ["", "Client and server share the same cores, and the machine is shared with other jobs: the figures "
+              "are noisy (±20 % between runs is usual) and a floor for what the server alone could do.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    one, batch = small_png(), multipart([small_png()] * args.batch)
+    scenarios = [("/api/predict, one PNG", "/api/predict", one, "image/png", 1),
+                 ("/api/predict?activations=1, one PNG", "/api/predict?activations=1", one, "image/png", 1),
+                 (f"/api/predict, batch of {args.batch}", "/api/predict", batch, f"multipart/form-data; boundary={BOUNDARY}", args.batch),
+                 (f"/api/predict?activations=1, batch of {args.batch}", "/api/predict?activations=1", batch,
+                  f"multipart/form-data; boundary={BOUNDARY}", args.batch)]
+    with tempfile.TemporaryDirectory(prefix="digits-bench-") as tmp:
+        weights, weights_name = weights_to_serve(args.weights, Path(tmp))
+        port = free_port()
+        server = start_server(weights, port, args, Path(tmp))
+        try:
+            rows = []
+            for name, path, body, ctype, n in scenarios:
+                rows.append((name, n, run_scenario(port, path, body, ctype, args)))
+                r = rows[-1][2]
+                print(f"{name:45s} {r['rps']:8,.0f} req/s {r['rps'] * n:9,.0f} img/s  p50 {r['p50_ms']:6.1f} ms  "
+                      f"p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    text = report(rows, args, weights_name, argv)
+    if str(args.out) != "-":
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

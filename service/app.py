@@ -1,0 +1,55 @@
+"""create_app: settings → the model loaded once → blueprints → one JSON error handler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from service import api, health, metrics, openapi, v2
+from service.errors import ApiError
+from service.pages import bp as pages_bp
+from service.served import ServedModel
+from service.settings import from_env
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; raises StartupError (one line naming the file) when the weights are missing or corrupt."""
+    app = Flask(__name__)
+    app.config.from_mapping(from_env())
+    app.config.from_mapping(config or {})
+    app.json.sort_keys = False  # keep digit, confidence, probabilities… in the order written
+    app.extensions["digits"] = ServedModel(app.config)
+    for bp in (pages_bp, api.bp, v2.bp, health.bp, openapi.bp):
+        app.register_blueprint(bp)
+    metrics.init_app(app)
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _api_error(err: ApiError):
+    """The one place an error becomes JSON: {"error": {"code", "message"}} (V2 routes: {"error": message})."""
+    body = {"error": err.message} if request.blueprint == v2.bp.name else err.to_dict()
+    return body, err.status, err.headers
+
+
+def _http_error(exc: HTTPException):
+    """Werkzeug's 404, 405, 413… as ApiError, keeping headers such as Allow."""
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    if exc.code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return _api_error(ApiError(413, "request_too_large", f"the request body is over the limit of {limit:,} bytes"))
+    code = exc.name.lower().replace(" ", "_")
+    return _api_error(ApiError(exc.code or 500, code, exc.description or exc.name, headers))
+
+
+def _unexpected_error(exc: Exception):
+    """A bug: log it with its traceback, answer a plain 500 without details."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _api_error(ApiError(500, "internal_error", "internal server error"))

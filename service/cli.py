@@ -1,0 +1,82 @@
+"""`digits predict IMG…`: the service's preprocessing and model on local files, no server.
+
+Exit status: 0 when every image was classified; 1 when any file could not be read or classified (each one is
+reported on stderr in one line, the others are still answered); 2 for bad usage or unusable weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from model import WeightsError, load_weights
+from service.errors import ApiError
+from service.inference import Predictor
+from service.preprocess import preprocess
+from service.respond import MODES, Options, prediction_dicts
+from service.settings import from_env
+
+
+def build_parser(settings: dict) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="digits", description="Recognise handwritten digits in image files.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("predict", help="classify image files", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, GIF, BMP, WebP, TIFF)")
+    p.add_argument("--weights", type=Path, default=Path(settings["WEIGHTS_PATH"]),
+                   help="weights file (env DIGITS_WEIGHTS)")
+    p.add_argument("--mode", choices=MODES, default="auto", help="auto: centre and scale like MNIST; raw: as is")
+    p.add_argument("--activations", action="store_true", help="show every layer's activations")
+    p.add_argument("--json", action="store_true", help="print the same JSON as POST /api/predict, one line per image")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Classify each image; print one line (or one JSON object) per image."""
+    try:
+        settings = from_env()
+        args = build_parser(settings).parse_args(argv)
+        model, _ = load_weights(args.weights)
+    except (WeightsError, ValueError) as exc:
+        print(f"digits: error: {exc}", file=sys.stderr)
+        return 2
+    predictor = Predictor(model, settings["UNCERTAIN_BELOW"], settings["UNCERTAIN_ENTROPY_ABOVE"])
+    options = Options(activations=args.activations, mode=args.mode)
+    failed = 0
+    for path in args.images:
+        answer = _classify(predictor, path, options)
+        if answer is None:
+            failed += 1
+            continue
+        print(json.dumps({"file": str(path), **answer}) if args.json else _text(path, answer, args.activations))
+    return 1 if failed else 0
+
+
+def _classify(predictor: Predictor, path: Path, options: Options) -> dict | None:
+    """One image's answer, or None after reporting on stderr why it has none."""
+    try:
+        pixels = preprocess(path.read_bytes(), mode=options.mode).pixels
+    except OSError as exc:
+        print(f"digits: {path}: cannot read: {exc.strerror}", file=sys.stderr)
+        return None
+    except ApiError as exc:
+        print(f"digits: {path}: {exc.message}", file=sys.stderr)
+        return None
+    return prediction_dicts(predictor.predict(pixels[None], layers=options.activations), options)[0]
+
+
+def _text(path: Path, answer: dict, activations: bool) -> str:
+    flag = "  (uncertain)" if answer["uncertain"] else ""
+    line = f"{path}: {answer['digit']}  {100 * answer['confidence']:.1f} %{flag}"
+    for layer in answer.get("layers", []) if activations else []:
+        a = np.asarray(layer["a"])
+        strongest = ", ".join(f"#{i} {a[i]:.3f}" for i in np.argsort(-a)[:5])
+        line += f"\n  {layer['name']:>8} ({layer['size']} {layer['activation']}): strongest {strongest}"
+    return line
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""open_image: upload bytes → one decoded PIL image (first frame), refusing non-images and bombs before decoding.
+
+Error rules (every failure is an ApiError; no Pillow exception escapes):
+
+- 400 ``invalid_image``: the body is empty, or Pillow recognises the format but cannot decode it
+  (truncated or corrupt file).
+- 413 ``image_too_large``: the header declares more than ``max_pixels`` pixels (checked on the size read
+  from the header, before any pixel is decoded), or Pillow's own decompression-bomb guard fires.
+- 415 ``unsupported_media_type``: Pillow identifies no raster format at all (SVG, PDF, HTML, plain text,
+  random bytes — whatever the file is named). The rule is "not a format we read", not content sniffing.
+
+Animated GIFs and multi-frame TIFFs yield their first frame; ``n_frames`` stays readable on the result.
+Blank or 1×1 images decode fine here; preprocessing answers them with 422 ``no_ink``.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, UnidentifiedImageError
+
+from service.errors import ApiError
+
+MAX_PIXELS = 40_000_000  # 40 megapixels: far beyond any honest digit photo, far below a bomb
+
+
+def _too_large(width: int, height: int, max_pixels: int) -> ApiError:
+    return ApiError(413, "image_too_large", f"image is {width}×{height} pixels; the limit is {max_pixels:,} pixels")
+
+
+def _identify(data: bytes, max_pixels: int) -> Image.Image:
+    """Read only the header: the format and the declared size."""
+    if not data:
+        raise ApiError(400, "invalid_image", "the upload is empty")
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ApiError(415, "unsupported_media_type", "not an image format we read (PNG, JPEG, GIF, BMP, WebP, TIFF)")
+    except Image.DecompressionBombError:
+        raise ApiError(413, "image_too_large", f"image exceeds the limit of {max_pixels:,} pixels")
+    except Exception as exc:  # Pillow's header parsers raise many types (SyntaxError, struct.error, …)
+        raise ApiError(400, "invalid_image", f"cannot read the image header: {exc}")
+    if img.width * img.height > max_pixels:
+        raise _too_large(img.width, img.height, max_pixels)
+    return img
+
+
+def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode the first frame of an uploaded image, or raise ApiError (400, 413 or 415)."""
+    img = _identify(data, max_pixels)
+    try:
+        img.load()
+    except Image.DecompressionBombError:
+        raise _too_large(img.width, img.height, max_pixels)
+    except Exception as exc:  # truncated or corrupt data: OSError, ValueError, EOFError, …
+        raise ApiError(400, "invalid_image", f"cannot decode the {img.format} image: {exc}")
+    if img.width < 1 or img.height < 1:
+        raise ApiError(400, "invalid_image", "the image has no pixels")
+    return img

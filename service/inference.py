@@ -1,0 +1,87 @@
+"""Predictor: a batch of 28×28 pixel arrays in, digits, probabilities and (when asked) every layer out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from model import INPUT_SIDE, MLP, LayerTrace
+
+LN_CLASSES = math.log(10)  # entropy of the uniform distribution over 10 digits
+
+
+@dataclass
+class TopNeurons:
+    """One hidden layer's k most active neurons for each image, and what each gave to the winning digit."""
+
+    name: str
+    index: np.ndarray  # (B, k) neuron numbers, most active first
+    a: np.ndarray  # (B, k) their activations
+    contribution: np.ndarray  # (B, k) a_i · ∂z_digit/∂a_i
+
+
+@dataclass
+class Prediction:
+    """What the network said about a batch of B images."""
+
+    digits: np.ndarray  # (B,) int
+    probabilities: np.ndarray  # (B, 10)
+    entropy: np.ndarray  # (B,) entropy / ln 10, in [0, 1]
+    uncertain: np.ndarray  # (B,) bool
+    layers: list[LayerTrace] = field(default_factory=list)  # every layer's z and a (numpy), when asked for
+    top: list[TopNeurons] = field(default_factory=list)  # per hidden layer, when asked for
+
+
+class Predictor:
+    """Wraps the model: runs it under inference mode and flags answers it should not be sure of."""
+
+    def __init__(self, model: MLP, uncertain_below: float = 0.6, entropy_above: float = 0.35) -> None:
+        self.model = model.eval()
+        self.uncertain_below, self.entropy_above = uncertain_below, entropy_above
+
+    def predict(self, pixels: np.ndarray, layers: bool = False, top: int = 0) -> Prediction:
+        """Classify pixels (B, 28, 28) or (B, 784), float32 in [0, 1]; add traces or top-k neurons when asked."""
+        x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).reshape(len(pixels), -1)  # (B, 784)
+        if top:
+            traces, top_neurons = self._top_neurons(x, top)
+        else:
+            with torch.inference_mode():
+                traces = self.model.trace(x) if layers else []
+                logits = traces[-1].z if layers else self.model(x)
+                probs = torch.softmax(logits, dim=1)
+            top_neurons = []
+        if traces:
+            probs = traces[-1].a
+        shown = [LayerTrace(t.name, t.activation, t.z.detach().numpy(), t.a.detach().numpy()) for t in traces]
+        return self._judge(probs.detach().numpy(), shown if layers else [], top_neurons)
+
+    def _judge(self, probs: np.ndarray, layers: list[LayerTrace], top: list[TopNeurons]) -> Prediction:
+        """Pick the digit and decide whether the answer is too unsure to be trusted."""
+        entropy = -(probs * np.log(np.clip(probs, 1e-12, None))).sum(axis=1) / LN_CLASSES  # (B,)
+        confidence = probs.max(axis=1)
+        uncertain = (confidence < self.uncertain_below) | (entropy > self.entropy_above)
+        return Prediction(probs.argmax(axis=1), probs, entropy, uncertain, layers, top)
+
+    def _top_neurons(self, x: torch.Tensor, k: int) -> tuple[list[LayerTrace], list[TopNeurons]]:
+        """Gradient × activation: a_i · ∂z_d/∂a_i for the winning digit d (for the last layer, a_i · W_out[d, i])."""
+        with torch.enable_grad():
+            traces = self.model.trace(x)
+            logits = traces[-1].z  # (B, 10)
+            winner = logits.argmax(dim=1, keepdim=True)  # (B, 1)
+            hidden = [t.a for t in traces[:-1]]
+            grads = torch.autograd.grad(logits.gather(1, winner).sum(), hidden)
+        return traces, [_top(t, g, k) for t, g in zip(traces[:-1], grads)]
+
+    @property
+    def input_side(self) -> int:
+        return INPUT_SIDE
+
+
+def _top(trace: LayerTrace, grad: torch.Tensor, k: int) -> TopNeurons:
+    a = trace.a.detach()  # (B, n)
+    values, index = a.topk(min(k, a.shape[1]), dim=1)  # (B, k)
+    contribution = (a * grad).gather(1, index)  # (B, k)
+    return TopNeurons(trace.name, index.numpy(), values.numpy(), contribution.numpy())

@@ -1,0 +1,122 @@
+"""What /api/predict accepts: a request → the list of images (encoded bytes or pixel arrays) it carries.
+
+Four ways to send images, all ending as ``Image`` items:
+
+- multipart/form-data with one or more ``image`` file fields (several fields = a batch);
+- a raw body whose Content-Type is ``image/*``;
+- JSON ``{"image": "<base64 or data URL>"}`` (or a list of them: a batch);
+- JSON ``{"pixels": [...]}``: 784 numbers, or 28 rows of 28, or a list of those (a batch). Pixels are
+  intensities from 0 (background) to 255 (ink), like MNIST's own files; fractions are allowed. They are the
+  network's input as they stand: no centring or scaling, whatever ``mode`` says.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from flask import Request
+
+from model import INPUT_SIDE, INPUT_SIZE
+from service.errors import ApiError
+
+
+@dataclass
+class Inputs:
+    """The images of one request: encoded files or ready pixel arrays (exactly one of the two lists is used)."""
+
+    files: list[bytes]
+    pixels: np.ndarray | None  # (B, 28, 28) float32 in [0, 1], or None
+    batch: bool  # answer with a list (several images, or a list in the JSON)
+
+    def __len__(self) -> int:
+        return len(self.files) if self.pixels is None else len(self.pixels)
+
+
+def read_inputs(request: Request, limit: int) -> Inputs:
+    """Find the images in a request, or raise ApiError naming what is wrong with it."""
+    mimetype = request.mimetype
+    if mimetype == "multipart/form-data":
+        inputs = _from_multipart(request)
+    elif mimetype.startswith("image/"):
+        inputs = Inputs([request.get_data()], None, batch=False)
+    elif mimetype == "application/json" or mimetype.endswith("+json"):
+        inputs = _from_json(request.get_data())
+    else:
+        raise ApiError(415, "unsupported_media_type", f"send multipart/form-data, image/* or application/json, "
+                                                      f"not {mimetype or 'a body without Content-Type'}")
+    _check_count(len(inputs), limit)
+    return inputs
+
+
+def _check_count(count: int, limit: int) -> None:
+    if count == 0:
+        raise ApiError(400, "missing_image", "no image in the request")
+    if count > limit:
+        raise ApiError(413, "too_many_images", f"{count} images in one request; the limit is {limit}")
+
+
+def _from_multipart(request: Request) -> Inputs:
+    files = request.files.getlist("image")
+    if not files:
+        raise ApiError(400, "missing_image", "multipart request has no file field named 'image'")
+    return Inputs([f.read() for f in files], None, batch=len(files) > 1)
+
+
+def _from_json(body: bytes) -> Inputs:
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or ("image" in doc) == ("pixels" in doc):
+        raise ApiError(400, "invalid_json", 'send an object with exactly one of "image" or "pixels"')
+    if "image" in doc:
+        return _from_base64(doc["image"])
+    return _from_pixels(doc["pixels"])
+
+
+def _from_base64(value) -> Inputs:
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(item, str) for item in items):
+        raise ApiError(400, "invalid_json", '"image" must be a base64 string or data URL, or a list of them')
+    return Inputs([decode_base64(item) for item in items], None, batch=isinstance(value, list))
+
+
+def decode_base64(text: str) -> bytes:
+    """Bytes of a base64 string or a data URL (data:image/png;base64,…)."""
+    if text.startswith("data:"):
+        header, _, text = text.partition(",")
+        if not header.endswith(";base64"):
+            raise ApiError(400, "invalid_base64", "a data URL must be base64-encoded (data:image/png;base64,…)")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "invalid_base64", '"image" is not valid base64') from None
+
+
+def _from_pixels(value) -> Inputs:
+    try:
+        arr = np.asarray(value) if isinstance(value, list) else np.empty(0, dtype=object)
+    except (ValueError, TypeError):  # ragged rows
+        arr = np.empty(0, dtype=object)
+    if arr.dtype.kind not in "iuf":
+        raise ApiError(400, "invalid_pixels", '"pixels" must be numbers: 784, 28 rows of 28, or a list of those')
+    if arr.shape in ((INPUT_SIZE,), (INPUT_SIDE, INPUT_SIDE)):
+        return Inputs([], _scaled(arr.reshape(1, INPUT_SIDE, INPUT_SIDE)), batch=False)
+    if arr.ndim == 2 and arr.shape[1] == INPUT_SIZE or arr.ndim == 3 and arr.shape[1:] == (INPUT_SIDE, INPUT_SIDE):
+        return Inputs([], _scaled(arr.reshape(-1, INPUT_SIDE, INPUT_SIDE)), batch=True)
+    raise ApiError(400, "invalid_pixels", f'"pixels" has shape {list(arr.shape)}; send 784 numbers, 28 rows of 28, '
+                                          f'or a list of those')
+
+
+def _scaled(images: np.ndarray) -> np.ndarray:
+    """0–255 intensities → the network's 0–1 inputs, refusing what is not a pixel value."""
+    images = images.astype(np.float64)
+    if not np.isfinite(images).all():
+        raise ApiError(400, "invalid_pixels", '"pixels" contains NaN or Infinity')
+    if images.min(initial=0) < 0 or images.max(initial=0) > 255:
+        raise ApiError(400, "invalid_pixels", '"pixels" must lie between 0 (background) and 255 (ink)')
+    return (images / 255.0).astype(np.float32)

@@ -1,0 +1,63 @@
+"""Prometheus metrics: requests by route and status, latency, predictions by digit; /metrics exposes them.
+
+Under gunicorn every worker is its own process, so prometheus_client's multiprocess mode is used: the
+gunicorn config points PROMETHEUS_MULTIPROC_DIR at an empty folder before the app (and so this module) is
+imported, each worker writes its samples there, and /metrics adds them up across workers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from flask import Blueprint, Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, multiprocess
+
+REQUESTS = Counter("digits_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
+LATENCY = Histogram("digits_http_request_duration_seconds", "Time from request to response", ["route"],
+                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+PREDICTIONS = Counter("digits_predictions_total", "Images classified, by answer", ["digit", "uncertain"])
+
+bp = Blueprint("metrics", __name__)
+
+
+def count_predictions(digits: np.ndarray, uncertain: np.ndarray) -> None:
+    """Count each classified image under its digit and uncertainty flag."""
+    if len(digits) == 1:  # the common case, without numpy's fixed costs
+        PREDICTIONS.labels(str(int(digits[0])), "true" if uncertain[0] else "false").inc()
+        return
+    counts = np.bincount(digits * 2 + uncertain.astype(int), minlength=20)  # (20,): digit × {sure, unsure}
+    for key in np.flatnonzero(counts):
+        PREDICTIONS.labels(str(key // 2), "true" if key % 2 else "false").inc(int(counts[key]))
+
+
+def _start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+def _record(response: Response) -> Response:
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    if "started" in g:
+        LATENCY.labels(route).observe(time.perf_counter() - g.started)
+    return response
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text format, summed over every gunicorn worker when running under gunicorn."""
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask) -> None:
+    """Time and count every request the app answers, and serve /metrics."""
+    app.before_request(_start_timer)
+    app.after_request(_record)
+    app.register_blueprint(bp)

@@ -1,0 +1,221 @@
+"""Turn an uploaded image into the model's 28×28 input the way MNIST was built, and report what was done.
+
+mode="auto" (the default), step by step:
+ 1. EXIF orientation applied; first frame only (decode.open_image already picked it).
+ 2. Grayscale (ITU-R 601 luma). Transparent pixels become background: they are laid on white when the
+    visible pixels are mostly dark (black strokes on a transparent canvas), on black otherwise.
+ 3. Images wider or taller than WORK_SIDE are box-reduced by an integer factor first (speed, memory).
+ 4. Background = median of the 1-pixel border; noise σ = 1.4826 · its median absolute deviation.
+ 5. Polarity: the ink is whichever extreme lies further from the background; dark ink on light paper is
+    inverted so that ink is light on black, as in MNIST.
+ 6. Levelling: ink = clip((|pixel − background| − 3σ) / (peak − 3σ), 0, 1), so paper → 0 and ink peak → 1.
+    Less than MIN_CONTRAST between peak and noise floor is 422 ``no_ink`` (blank, uniform and 1×1 images).
+ 7. Bounding box of the pixels above INK_THRESHOLD (high enough to ignore JPEG/noise speckle); the crop keeps
+    a margin of 2 output pixels around it so that faint anti-aliased edges survive.
+ 8. Longest side scaled to 20 px, aspect ratio kept, anti-aliased (bilinear), peak re-stretched to 1.
+ 9. Pasted into 28×28 with its centre of mass on pixel (14, 14) (integer shift, clipped at the edges).
+
+MNIST's own digits pass through unchanged (up to the peak stretch, ≤ 1/254): all of them have a 20-pixel
+bounding box and a centre of mass within ±0.5 px of (14, 14), so steps 8 and 9 are no-ops on them.
+
+mode="raw": grayscale (transparency as above), resized to 28×28 without keeping the aspect ratio if it is
+another size, scaled to [0, 1]; no inversion, levelling or cropping, and blank images are allowed.
+An unknown mode is 400 ``invalid_mode``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from math import ceil
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from model.config import INPUT_SIDE
+from service.decode import MAX_PIXELS, open_image
+from service.errors import ApiError
+
+MODES = ("auto", "raw")
+BOX = 20  # MNIST fitted each digit in a 20×20 box …
+CENTRE = 14.0  # … and put its centre of mass here (measured mean over MNIST: 14.0, 14.0)
+WORK_SIDE = 1024  # larger images are reduced to at most this side before any float work
+INK_THRESHOLD = 0.3  # levelled value that counts as ink for the bounding box
+MIN_CONTRAST = 0.08  # ink peak above the noise floor, in full-scale units, below which there is no ink
+NOISE_K = 3.0  # noise floor = NOISE_K · σ of the border
+RESAMPLE = Image.Resampling.BILINEAR  # Pillow widens the kernel when shrinking: anti-aliased
+
+
+@dataclass
+class Preprocessed:
+    """The model's input pixels and a JSON-serialisable account of how they were made."""
+
+    pixels: np.ndarray  # (28, 28) float32 in [0, 1], 0 = background, 1 = ink
+    report: dict = field(default_factory=dict)
+
+    def png_data_url(self) -> str:
+        """The 28×28 input as a ``data:image/png;base64,…`` URL."""
+        return png_data_url(self.pixels)
+
+
+def png_data_url(pixels: np.ndarray) -> str:
+    """Encode (H, W) pixels in [0, 1] as a grayscale PNG data URL."""
+    img = Image.fromarray(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def preprocess(data: bytes, mode: str = "auto", max_pixels: int = MAX_PIXELS) -> Preprocessed:
+    """Decode uploaded bytes and normalise them into the model's 28×28 input (raises ApiError)."""
+    _check_mode(mode)
+    return normalize(open_image(data, max_pixels), mode)
+
+
+def normalize(img: Image.Image, mode: str = "auto") -> Preprocessed:
+    """Normalise a decoded image into the model's 28×28 input (raises ApiError)."""
+    _check_mode(mode)
+    report = {"mode": mode, "original_size": list(img.size), "frames": int(getattr(img, "n_frames", 1))}
+    try:
+        img, report["exif_rotated"] = _orient(img)
+        img, factor = _shrink(_flat(img))
+        gray = _to_array(img)  # (H, W) in [0, 1]
+    except ApiError:
+        raise
+    except Exception as exc:  # an odd mode or a broken frame: still the client's image at fault
+        raise ApiError(400, "invalid_image", f"cannot convert the image to grayscale: {exc}")
+    pixels = _raw(gray, report) if mode == "raw" else _auto(gray, factor, report)
+    return Preprocessed(pixels.astype(np.float32, copy=False), report)
+
+
+def to_model_input(img: Image.Image, mode: str = "auto"):
+    """The model-ready tensor (1, 28, 28) for a decoded image."""
+    import torch
+
+    return torch.from_numpy(normalize(img, mode).pixels)[None]
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ApiError(400, "invalid_mode", f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+
+
+def _orient(img: Image.Image) -> tuple[Image.Image, bool]:
+    """Apply the EXIF orientation tag, if any."""
+    if img.getexif().get(0x0112, 1) in (None, 1):  # 0x0112 = Orientation
+        return img, False
+    return ImageOps.exif_transpose(img), True
+
+
+def _flat(img: Image.Image) -> Image.Image:
+    """Convert to one of the modes the rest handles: L, LA (transparency), I (16-bit) or F."""
+    if img.mode in ("L", "LA", "I", "F"):
+        return img
+    if img.mode.startswith("I;16"):
+        return img.convert("I")
+    if img.has_transparency_data:
+        return img.convert("RGBA").convert("LA")
+    return img.convert("L")
+
+
+def _shrink(img: Image.Image) -> tuple[Image.Image, int]:
+    """Box-reduce by an integer factor so that neither side exceeds WORK_SIDE."""
+    factor = -(-max(img.size) // WORK_SIDE)
+    return (img.reduce(factor), factor) if factor > 1 else (img, 1)
+
+
+def _to_array(img: Image.Image) -> np.ndarray:
+    """Grayscale (H, W) float32 in [0, 1], transparent pixels laid on the background."""
+    a = np.asarray(img)  # (H, W), or (H, W, 2) for LA
+    if img.mode == "LA":
+        return _composite(a[..., 0] * np.float32(1 / 255), a[..., 1] * np.float32(1 / 255))
+    if img.mode == "L":
+        return a * np.float32(1 / 255)
+    top = float(a.max()) if a.size else 0.0
+    scale = 1.0 if img.mode == "F" and top <= 1 else 255.0 if top <= 255 else 65535.0
+    return np.clip(a.astype(np.float32) / np.float32(scale), 0, 1)
+
+
+def _composite(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Lay the visible pixels on white if they are mostly dark, else on black."""
+    seen = float(alpha.sum())
+    paper = 1.0 if seen == 0 or float((gray * alpha).sum()) < 0.5 * seen else 0.0
+    return gray * alpha + paper * (1 - alpha)  # (H, W)
+
+
+def _raw(gray: np.ndarray, report: dict) -> np.ndarray:
+    """Grayscale resized to 28×28 if needed; nothing else."""
+    h, w = gray.shape
+    if (h, w) != (INPUT_SIDE, INPUT_SIDE):
+        gray = np.asarray(Image.fromarray(gray).resize((INPUT_SIDE, INPUT_SIDE), RESAMPLE))
+    report.update(inverted=False, bbox=None, scale=INPUT_SIDE / max(h, w), com_shift=[0, 0])
+    return np.clip(gray, 0, 1)
+
+
+def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
+    """Polarity, levelling, crop, 20-px fit and centring by mass (steps 4–9)."""
+    ink, floor, peak, report["inverted"] = _ink(gray)
+    y0, y1, x0, x1 = _bbox(ink > floor + INK_THRESHOLD * (peak - floor))
+    scale = BOX / max(y1 - y0, x1 - x0)
+    m = 2 * ceil(1 / scale)  # keep 2 output pixels of faint edge around the box
+    crop = ink[max(y0 - m, 0):y1 + m, max(x0 - m, 0):x1 + m]
+    pixels, com_shift = _centre(_fit(_level(crop, floor, peak), scale))
+    report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=scale / factor,
+                  com_shift=com_shift)
+    return pixels
+
+
+def _ink(gray: np.ndarray) -> tuple[np.ndarray, float, float, bool]:
+    """Ink as light on black (H, W), its noise floor and peak, and whether the image was inverted."""
+    border = np.sort(np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]]))
+    paper = float(border[len(border) // 2])  # median
+    noise = 1.4826 * float(np.sort(np.abs(border - paper))[len(border) // 2])  # σ from the MAD
+    lo, hi = float(gray.min()), float(gray.max())
+    inverted = paper - lo > hi - paper
+    ink = paper - gray if inverted else gray - paper  # (H, W), ink > 0
+    floor, peak = NOISE_K * noise, max(paper - lo, hi - paper)
+    if peak - floor < MIN_CONTRAST:
+        raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
+    return ink, floor, peak, inverted
+
+
+def _level(ink: np.ndarray, floor: float, peak: float) -> np.ndarray:
+    """Noise floor → 0, peak → 1."""
+    return np.clip((ink - floor) * np.float32(1 / (peak - floor)), 0, 1)
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """Bounding box (y0, y1, x0, x1) of the True pixels."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _fit(patch: np.ndarray, scale: float) -> np.ndarray:
+    """Resize by scale (aspect ratio kept, anti-aliased) and stretch the peak back to 1."""
+    if scale != 1:
+        h, w = patch.shape
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        patch = np.clip(np.asarray(Image.fromarray(patch).resize(size, RESAMPLE)), 0, 1)
+    top = float(patch.max())
+    return patch / top if top > 0 else patch
+
+
+def _centre(patch: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Paste into 28×28 with the centre of mass on (CENTRE, CENTRE); return it and the shift from box-centring."""
+    h, w = patch.shape
+    mass = float(patch.sum())
+    cy = float(patch.sum(axis=1) @ np.arange(h)) / mass
+    cx = float(patch.sum(axis=0) @ np.arange(w)) / mass
+    oy, ox = round(CENTRE - cy), round(CENTRE - cx)  # top-left of the patch in the 28×28 frame
+    out = np.zeros((INPUT_SIDE, INPUT_SIDE), np.float32)
+    _paste(out, patch, oy, ox)
+    return out, [ox - (INPUT_SIDE - w) // 2, oy - (INPUT_SIDE - h) // 2]
+
+
+def _paste(dst: np.ndarray, src: np.ndarray, oy: int, ox: int) -> None:
+    """Copy src into dst with its top-left at (oy, ox), dropping whatever falls outside."""
+    y0, x0 = max(oy, 0), max(ox, 0)
+    y1, x1 = min(oy + src.shape[0], dst.shape[0]), min(ox + src.shape[1], dst.shape[1])
+    if y1 > y0 and x1 > x0:
+        dst[y0:y1, x0:x1] = src[y0 - oy:y1 - oy, x0 - ox:x1 - ox]

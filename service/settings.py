@@ -1,0 +1,53 @@
+"""Every service setting, with its default and the environment variable that overrides it, in one table."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One Flask config key, its default, the env variable that overrides it and how to parse that."""
+
+    key: str
+    default: Any
+    env: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+SETTINGS = (
+    Setting("WEIGHTS_PATH", "artifacts/model.safetensors", "DIGITS_WEIGHTS", str, "weights file to serve"),
+    Setting("MAX_CONTENT_LENGTH", 4 * 1024 * 1024, "MAX_CONTENT_LENGTH", int, "largest request body in bytes (413 above)"),
+    Setting("BATCH_LIMIT", 256, "DIGITS_BATCH_LIMIT", int, "most images in one request (413 above)"),
+    Setting("UNCERTAIN_BELOW", 0.60, "DIGITS_UNCERTAIN_BELOW", float,
+            "flag an answer uncertain when its top probability is below this"),
+    Setting("UNCERTAIN_ENTROPY_ABOVE", 0.35, "DIGITS_UNCERTAIN_ENTROPY_ABOVE", float,
+            "… or when the entropy of its probabilities, divided by ln 10, is above this"),
+    Setting("TOP_LIMIT", 64, "DIGITS_TOP_LIMIT", int, "largest k accepted by ?top=k"),
+    Setting("MODEL_NAME", "mnist-mlp", "DIGITS_MODEL_NAME", str, "model name in the Open Inference Protocol (/v2)"),
+)
+
+# Read by service/gunicorn_conf.py, not by the Flask app.
+SERVER_SETTINGS = (
+    Setting("HOST", "0.0.0.0", "HOST", str, "address to listen on"),
+    Setting("PORT", 8000, "PORT", int, "port to listen on"),
+    Setting("WORKERS", 2, "WORKERS", int, "gunicorn worker processes, one model copy and one inference thread each"),
+    Setting("THREADS", 4, "THREADS", int, "connections each worker serves at once (gthread worker; keep-alive)"),
+    Setting("TIMEOUT", 30, "TIMEOUT", int, "seconds a request may take before gunicorn restarts its worker"),
+)
+
+
+def from_env(settings: tuple[Setting, ...] = SETTINGS, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults overridden by any environment variable that is set; a value that does not parse stops start-up."""
+    environ = os.environ if environ is None else environ
+    return {s.key: _parse(s, environ[s.env]) if environ.get(s.env, "") != "" else s.default for s in settings}
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except ValueError:
+        raise ValueError(f"{setting.env}={raw!r} is not a valid {setting.parse.__name__} ({setting.help})") from None

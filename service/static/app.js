@@ -1,0 +1,200 @@
+// The page: draw or upload → debounced prediction → answer, bars, neuron grids and the neuron detail.
+
+import { ServiceError, getModel, getNeuron, predict } from "./api.js";
+import { gradient } from "./colors.js";
+import { Detail } from "./detail.js";
+import { Network } from "./network.js";
+import { Pad } from "./pad.js";
+
+const DEBOUNCE_MS = 150;
+const $ = (id) => document.getElementById(id);
+
+const state = { prediction: null, network: null, detail: new Detail({ activation: "relu" }), inflight: null, timer: 0 };
+window.digits = state; // for tests and curious students: the last prediction lives here
+
+const pad = new Pad($("pad"), () => schedule());
+
+/** "pending" (waiting for the pen to pause), "busy" (asking the server) or "idle": tests wait for idle. */
+function setPhase(phase) {
+  document.body.dataset.state = phase;
+}
+
+function schedule() {
+  clearTimeout(state.timer);
+  setPhase("pending");
+  state.timer = setTimeout(() => {
+    state.timer = 0;
+    pad.toBlob().then(send);
+  }, DEBOUNCE_MS);
+}
+
+/** Send one image; a newer request aborts the older one so answers never arrive out of order. */
+async function send(blob) {
+  state.inflight?.abort();
+  const controller = (state.inflight = new AbortController());
+  setPhase("busy");
+  try {
+    show(await predict(blob, controller.signal));
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    showError(err instanceof ServiceError ? err.message : `Something went wrong: ${err.message}`);
+  } finally {
+    if (state.inflight === controller) {
+      state.inflight = null;
+      if (!state.timer) setPhase("idle");
+    }
+  }
+}
+
+function show(p) {
+  state.prediction = p;
+  showError("");
+  $("prediction").textContent = `${p.digit}`;
+  $("prediction").setAttribute("aria-label", `Prediction: ${p.digit}`);
+  $("confidence").textContent = `${(p.confidence * 100).toFixed(1)} % sure`;
+  $("uncertain").hidden = !p.uncertain;
+  document.querySelector(".answer").classList.toggle("is-uncertain", Boolean(p.uncertain));
+  if (p.input?.png) {
+    $("seen").src = p.input.png;
+    $("seen").hidden = false;
+    $("seen-empty").hidden = true;
+  }
+  drawBars(p.probabilities, p.digit);
+  if (p.layers) {
+    ensureNetwork(p.layers);
+    state.network.update(p.layers);
+    state.detail.update(p);
+  }
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+function buildBars() {
+  $("bars").replaceChildren(...Array.from({ length: 10 }, (_, d) => {
+    const li = document.createElement("li");
+    li.className = "bar";
+    li.innerHTML = `<span class="bar-digit">${d}</span><span class="bar-track"><span class="bar-fill"></span></span><span class="bar-value">–</span>`;
+    return li;
+  }));
+}
+
+function drawBars(probabilities, winner) {
+  [...$("bars").children].forEach((li, d) => {
+    const pct = (probabilities[d] ?? 0) * 100;
+    li.querySelector(".bar-fill").style.width = `${pct}%`;
+    li.querySelector(".bar-value").textContent = `${pct < 0.1 && pct > 0 ? "<0.1" : pct.toFixed(1)} %`;
+    li.classList.toggle("winner", d === winner);
+    li.setAttribute("aria-label", `Digit ${d}: ${pct.toFixed(1)} percent`);
+  });
+}
+
+function ensureNetwork(layers) {
+  if (state.network) return;
+  const shape = layers.map(({ name, size, activation, a }) => ({ name, size: size ?? a.length, activation }));
+  if (shape.some((l) => !l.size)) return;
+  state.network = new Network($("layers"), shape, openNeuron, $("readout"));
+  const negative = layers.some((l) => l.name !== "output" && ["tanh", "leaky_relu", "elu", "maxout"].includes(l.activation));
+  $("legend-bar").style.background = gradient(negative);
+  $("legend-min").textContent = negative ? "−max" : "0";
+}
+
+async function openNeuron(layer, index) {
+  $("detail-title").textContent = `Loading ${layer} neuron ${index}…`;
+  try {
+    state.detail.show(layer, index, await getNeuron(layer, index), state.prediction);
+    if (window.matchMedia("(max-width: 1100px)").matches) $("detail").scrollIntoView({ block: "start" });
+  } catch (err) {
+    showError(err instanceof ServiceError ? err.message : `Could not load that neuron: ${err.message}`);
+  }
+}
+
+function reset() {
+  clearTimeout(state.timer);
+  state.timer = 0;
+  state.inflight?.abort();
+  setPhase("idle");
+  pad.clear();
+  state.prediction = null;
+  showError("");
+  $("prediction").textContent = "?";
+  $("prediction").removeAttribute("aria-label");
+  $("confidence").textContent = "Draw a digit to start";
+  $("uncertain").hidden = true;
+  $("seen").hidden = true;
+  $("seen").removeAttribute("src");
+  $("seen-empty").hidden = false;
+  drawBars(Array(10).fill(0), -1);
+  state.network?.clear();
+  state.detail.update(null);
+}
+
+async function upload(file) {
+  if (!file) return;
+  clearTimeout(state.timer);
+  state.timer = 0;
+  try {
+    pad.showImage(await createImageBitmap(file));
+  } catch {
+    pad.clear(); // the browser cannot read it either; the server will say why
+  }
+  send(file);
+}
+
+function wireUpload() {
+  $("file").addEventListener("change", (e) => {
+    upload(e.target.files[0]);
+    e.target.value = ""; // choosing the same file again still fires change
+  });
+  const zone = $("dropzone");
+  zone.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("dragging");
+    upload(e.dataTransfer.files[0]);
+  });
+}
+
+const pct = (v) => (v === undefined || v === null ? undefined : `${(v * 100).toFixed(2)} %`);
+
+/** Fill the model panel from /api/model. */
+function showModel(m) {
+  const arch = m.architecture ?? {};
+  const config = arch.config ?? {};
+  const metrics = m.metrics ?? m.training ?? {};
+  const sizes = arch.layer_sizes;
+  const accuracy = pct(metrics.test_accuracy);
+  const facts = {
+    Layers: sizes?.join(" → "),
+    Activation: arch.activation,
+    Parameters: arch.parameters?.toLocaleString("en"),
+    "Test accuracy": accuracy,
+    "Trained for": metrics.epochs !== undefined ? `${metrics.epochs} epochs` : undefined,
+    Dropout: config.dropout ? `${config.dropout}` : undefined,
+  };
+  $("facts").replaceChildren(...Object.entries(facts).filter(([, v]) => v !== undefined).map(([k, v]) => {
+    const div = document.createElement("div");
+    div.append(Object.assign(document.createElement("dt"), { textContent: k }));
+    div.append(Object.assign(document.createElement("dd"), { textContent: v }));
+    return div;
+  }));
+  $("model-line").textContent = [sizes && `${sizes.join(" → ")} neurons`, arch.activation,
+    accuracy && `${accuracy} right on 10,000 test digits`].filter(Boolean).join(" · ");
+  state.detail.modelParams = { activation: arch.activation, leaky_alpha: config.leaky_alpha, elu_alpha: config.elu_alpha };
+  if (arch.layers) ensureNetwork(arch.layers);
+}
+
+$("clear").addEventListener("click", reset);
+setPhase("idle");
+buildBars();
+wireUpload();
+getModel().then(showModel).catch((err) => {
+  $("model-line").textContent = "";
+  showError(err instanceof ServiceError ? `The model could not be loaded: ${err.message}` : String(err));
+});

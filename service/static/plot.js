@@ -1,0 +1,79 @@
+// Small inline-SVG plots: a layer's activation function with this input's (z, a), and weight bar charts.
+
+import { css, diverging } from "./colors.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** f(z) for each activation name; softmax is seen from one output neuron, the other logits held fixed. */
+export function activationCurve(name, params = {}) {
+  const alpha = params.leaky_alpha ?? 0.01;
+  const eluAlpha = params.elu_alpha ?? 1;
+  const others = params.others ?? 0; // Σ e^(other logits), for softmax
+  return {
+    relu: (z) => Math.max(0, z),
+    sigmoid: (z) => 1 / (1 + Math.exp(-z)),
+    tanh: Math.tanh,
+    leaky_relu: (z) => (z > 0 ? z : alpha * z),
+    elu: (z) => (z > 0 ? z : eluAlpha * Math.expm1(z)),
+    maxout: (z) => z, // the winning piece passes through unchanged
+    softmax: (z) => 1 / (1 + others * Math.exp(-z)),
+  }[name];
+}
+
+export const FORMULAS = {
+  relu: "a = max(0, z)",
+  sigmoid: "a = 1 / (1 + e^−z)",
+  tanh: "a = tanh(z)",
+  leaky_relu: "a = z if z > 0, else αz",
+  elu: "a = z if z > 0, else α(e^z − 1)",
+  maxout: "a = the largest of the neuron's k pieces zₖ = wₖ·x + bₖ (z shown: the winner)",
+  softmax: "a = e^z / Σ e^(all logits): this neuron's probability, the other logits held fixed",
+};
+
+function el(name, attrs, text) {
+  const node = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Draw f over a range that contains z, with the point (z, a) marked. */
+export function plotActivation(root, f, z, a, label) {
+  const W = 320, H = 200, P = 28;
+  const span = Math.max(4, Math.abs(z) * 1.4);
+  const zs = Array.from({ length: 161 }, (_, i) => -span + (2 * span * i) / 160);
+  const ys = zs.map(f);
+  const lo = Math.min(0, ...ys, a), hi = Math.max(1, ...ys, a);
+  const x = (v) => P + ((v + span) / (2 * span)) * (W - 2 * P);
+  const y = (v) => H - P - ((v - lo) / (hi - lo || 1)) * (H - 2 * P);
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, class: "plot" });
+  svg.append(
+    el("line", { x1: P, x2: W - P, y1: y(0), y2: y(0), class: "axis" }),
+    el("line", { x1: x(0), x2: x(0), y1: P / 2, y2: H - P, class: "axis" }),
+    el("text", { x: W - P, y: y(0) - 6, "text-anchor": "end", class: "axis-label" }, "z"),
+    el("text", { x: x(0) + 6, y: P / 2 + 10, class: "axis-label" }, "a"),
+    el("polyline", { points: zs.map((v, i) => `${x(v).toFixed(1)},${y(ys[i]).toFixed(1)}`).join(" "), class: "curve" }),
+    el("line", { x1: x(z), x2: x(z), y1: y(0), y2: y(a), class: "guide" }),
+    el("circle", { cx: x(z), cy: y(a), r: 7, class: "point", "data-testid": "activation-point" }),
+    el("text", { x: P, y: H - 6, class: "tick" }, (-span).toFixed(1)),
+    el("text", { x: W - P, y: H - 6, "text-anchor": "end", class: "tick" }, span.toFixed(1)),
+  );
+  root.replaceChildren(svg);
+}
+
+/** Bars for a deeper layer's incoming weights (one per neuron of the layer below), blue − / red +. */
+export function plotBars(canvas, values) {
+  const ctx = canvas.getContext("2d");
+  const W = (canvas.width = 280), H = (canvas.height = 140);
+  const scale = Math.max(...values.map(Math.abs)) || 1;
+  const w = W / values.length;
+  ctx.clearRect(0, 0, W, H);
+  values.forEach((v, i) => {
+    ctx.fillStyle = css(diverging(v / scale));
+    const h = (Math.abs(v) / scale) * (H / 2);
+    ctx.fillRect(i * w, v >= 0 ? H / 2 - h : H / 2, Math.max(w - 0.5, 0.5), h);
+  });
+  ctx.fillStyle = "#64748b";
+  ctx.fillRect(0, H / 2, W, 1);
+  return scale;
+}

@@ -1,0 +1,86 @@
+"""Device choice without a GPU: what auto picks, the clear error for a missing GPU, and data following the device."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from training import trainer
+from training.cli import main
+from training.device import pick_device
+from training.errors import UsageError
+from training.settings import TrainSettings
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """Pretend CUDA is present: enough for device choice, which must not touch the GPU itself."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: None)
+
+
+def test_auto_is_cpu_without_a_gpu(no_gpu):
+    assert pick_device("auto") == torch.device("cpu")
+
+
+def test_auto_is_cuda_with_a_gpu(fake_gpu):
+    assert pick_device("auto") == torch.device("cuda")
+
+
+@pytest.mark.parametrize("name", ["cpu", "auto"])
+def test_cpu_is_always_possible(no_gpu, name):
+    assert pick_device(name).type == "cpu"
+
+
+def test_explicit_cpu_wins_over_a_gpu(fake_gpu):
+    assert pick_device("cpu") == torch.device("cpu")
+
+
+def test_cuda_without_a_gpu_is_a_usage_error(no_gpu):
+    with pytest.raises(UsageError, match="no CUDA GPU"):
+        pick_device("cuda")
+
+
+def test_unknown_device_names_the_choices():
+    with pytest.raises(UsageError, match="auto, cpu, cuda"):
+        pick_device("tpu")
+
+
+def test_cli_cuda_without_a_gpu_prints_one_line_and_exits_2(no_gpu, capsys, tmp_path):
+    code = main(["--device", "cuda", "--no-progress", "--out", str(tmp_path / "m.safetensors")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("digits-train: error: --device cuda:")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_run_picks_cuda_under_auto_when_present(fake_gpu, monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    assert trainer.Run(TrainSettings(device="auto")).device == torch.device("cuda")
+
+
+def test_each_torchrun_rank_gets_its_own_gpu(fake_gpu, monkeypatch):
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(trainer.dist, "init", lambda d, device: None)  # no process group in a unit test
+    assert trainer.Run(TrainSettings(device="auto")).device == torch.device("cuda", 1)
+
+
+def test_every_data_tensor_lands_on_the_chosen_device(no_gpu, mnist_root, monkeypatch):
+    """The meta device stands in for a GPU: any tensor left on the CPU would show up here."""
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    run = trainer.Run(TrainSettings(data_dir=mnist_root, subset=2000, val_size=500))
+    run.device = torch.device("meta")
+    run.load_data()
+    tensors = {"train_x": run.train_x, "train_y": run.train_y, "val_x": run.val_x, "val_y": run.val_y,
+               "test_x": run.test_x, "test_y": run.test_y}
+    assert {name: t.device.type for name, t in tensors.items()} == dict.fromkeys(tensors, "meta")
+    assert run.train_x.shape == (1500, 784) and run.train_x.dtype == torch.float32

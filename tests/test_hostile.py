@@ -1,0 +1,182 @@
+"""Every hostile-corpus case through Flask's test client and through a live gunicorn on 127.0.0.1: never a 500, always
+the documented status and error code (or the right digit), errors that leak no paths or tracebacks, and a good
+request answered right after each bad one."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.make_corpus import Case, Digits, build_corpus, encode
+
+REPO = Path(__file__).resolve().parent.parent
+LEAKS = ("Traceback", 'File "', str(REPO), "/work", "site-packages", "/tmp/")
+
+pytestmark = pytest.mark.slow  # trains a small model on real MNIST (trained_weights)
+
+
+@pytest.fixture(scope="session")
+def digits(mnist) -> Digits:
+    return Digits(mnist.test_x.numpy(), mnist.test_y.numpy())
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory, digits) -> list[Case]:
+    return build_corpus(tmp_path_factory.mktemp("hostile"), digits)
+
+
+@pytest.fixture(scope="session")
+def good(digits) -> tuple[Case, int]:
+    """The control request sent after every case: a plain PNG of a clear digit."""
+    return Case("control", "raw", encode(digits.paper(0, 56), "PNG"), "image/png"), digits.label(0)
+
+
+@pytest.fixture(scope="module")
+def client(trained_weights):
+    from service.app import create_app
+
+    return create_app({"WEIGHTS_PATH": str(trained_weights), "TESTING": True}).test_client()
+
+
+def problems(case: Case, status: int, content_type: str, body: bytes) -> list[str]:
+    """Everything wrong with one answer, as readable lines (empty when it is right)."""
+    where = f"{case.name}: got {status}"
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return [f"{where}, body is not JSON ({content_type}): {body[:120]!r}"]
+    text = body.decode("utf-8", "replace")
+    found = [f"{where}, body leaks {leak!r}: {text[:200]}" for leak in LEAKS if leak in text]
+    if status >= 500:
+        return found + [f"{where} (5xx): {text[:300]}"]
+    if not content_type.startswith("application/json"):
+        found.append(f"{where}, Content-Type {content_type!r}")
+    if case.ok:
+        digits = [a.get("digit") for a in doc] if isinstance(doc, list) else doc.get("digit")
+        if status != 200 or digits != case.digit:
+            found.append(f"{where}, expected 200 digit {case.digit}, answer {text[:200]}")
+        return found
+    code = doc.get("error", {}).get("code") if isinstance(doc, dict) and isinstance(doc.get("error"), dict) else None
+    if (status, code) != (case.status, case.code):
+        found.append(f"{where} {code!r}, expected {case.status} {case.code!r}: {text[:200]}")
+    return found
+
+
+def via_client(client, case: Case) -> tuple[int, str, bytes]:
+    method, path, headers, body = case.request()
+    r = client.open(path, method=method, data=body, headers=headers)
+    return r.status_code, r.content_type or "", r.get_data()
+
+
+def test_every_case_through_the_test_client(client, corpus, good):
+    control, control_digit = good
+    failures = []
+    for case in corpus:
+        failures += problems(case, *via_client(client, case))
+        status, _, body = via_client(client, control)
+        if status != 200 or json.loads(body)["digit"] != control_digit:
+            failures.append(f"{case.name}: the good request after it got {status} {body[:120]!r}")
+    assert not failures, f"{len(failures)} of {len(corpus)} cases misbehave:\n" + "\n".join(failures)
+
+
+def test_the_corpus_is_big_and_balanced(corpus):
+    assert len(corpus) >= 40
+    assert sum(c.ok for c in corpus) >= 10 and sum(not c.ok for c in corpus) >= 30
+    assert {c.status for c in corpus} >= {200, 400, 405, 404, 413, 415, 422}
+
+
+def test_uploads_are_never_written_under_their_own_names(client, corpus):
+    """A file named ../../tmp/pwned.png is classified, never saved (there or anywhere relative to the cwd)."""
+    case = next(c for c in corpus if c.name == "path_traversal_filename")
+    targets = [Path("/tmp/pwned.png"), (Path.cwd() / "../../tmp/pwned.png").resolve(), REPO.parent / "tmp/pwned.png"]
+    before = {t: t.exists() for t in targets}
+    status, _, _ = via_client(client, case)
+    assert status == 200
+    assert {t: t.exists() for t in targets} == before
+
+
+# --- a live gunicorn ----------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not become ready")
+
+
+def start_gunicorn(weights: Path, port: int, workers: int = 2, log=subprocess.DEVNULL) -> subprocess.Popen:
+    """gunicorn exactly as `make serve` runs it, bound to loopback."""
+    env = {**os.environ, "DIGITS_WEIGHTS": str(weights), "HOST": "127.0.0.1", "PORT": str(port),
+           "WORKERS": str(workers), "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(trained_weights):
+    port = free_port()
+    proc = start_gunicorn(trained_weights, port)
+    try:
+        wait_ready(port, proc)
+        yield port
+    finally:
+        stop(proc)
+
+
+def via_http(port: int, case: Case) -> tuple[int, str, bytes]:
+    """One request on a fresh connection; a connection the server drops counts as status 0."""
+    method, path, headers, body = case.request()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        return r.status, r.getheader("Content-Type", ""), r.read()
+    except (OSError, http.client.HTTPException) as exc:
+        return 0, "", json.dumps({"dropped": repr(exc)}).encode()
+    finally:
+        conn.close()
+
+
+def test_every_case_through_live_gunicorn(server, corpus, good):
+    control, control_digit = good
+    failures = []
+    for case in corpus:
+        status, ctype, body = via_http(server, case)
+        failures += [f"{case.name}: connection dropped {body!r}"] if status == 0 else problems(case, status, ctype, body)
+        status, _, body = via_http(server, control)
+        if status != 200 or json.loads(body)["digit"] != control_digit:
+            failures.append(f"{case.name}: the good request after it got {status} {body[:120]!r}")
+    assert not failures, f"{len(failures)} of {len(corpus)} cases misbehave:\n" + "\n".join(failures)

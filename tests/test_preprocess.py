@@ -1,0 +1,323 @@
+"""Uploads → the model's 28×28 input: formats, modes, orientation, frames, transparency, polarity, errors, MNIST idempotence."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from model import load_weights
+from service.decode import open_image
+from service.errors import ApiError
+from service.preprocess import normalize, preprocess
+
+SIDE = 140  # test drawings: an MNIST digit upscaled 5×
+
+
+# ---------- helpers ----------
+
+def encode(img: Image.Image, fmt: str, **options) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **options)
+    return buf.getvalue()
+
+
+def drawing(digit: np.ndarray, dark_on_light: bool = True) -> Image.Image:
+    """The MNIST digit upscaled to SIDE×SIDE, as dark ink on white paper (L mode) or as MNIST's light on black."""
+    img = Image.fromarray(digit).resize((SIDE, SIDE), Image.Resampling.BICUBIC)
+    return Image.fromarray(255 - np.asarray(img)) if dark_on_light else img
+
+
+def centre_of_mass(p: np.ndarray) -> tuple[float, float]:
+    """(row, col) centre of mass, computed independently of the pipeline."""
+    ys, xs = np.mgrid[: p.shape[0], : p.shape[1]]
+    return float((p * ys).sum() / p.sum()), float((p * xs).sum() / p.sum())
+
+
+def predict(model, pixels: np.ndarray) -> int:
+    with torch.inference_mode():
+        return int(model(torch.from_numpy(pixels)[None]).argmax(1))
+
+
+def api_error(data: bytes, **kwargs) -> ApiError:
+    with pytest.raises(ApiError) as info:
+        preprocess(data, **kwargs)
+    return info.value
+
+
+def png_with_header(width: int, height: int) -> bytes:
+    """A PNG whose IHDR declares width×height but whose data is a few bytes: a bomb caught from the header."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(scope="module")
+def digits(mnist):
+    """Three real MNIST test digits (uint8 28×28) with their labels."""
+    idx = [0, 1, 2]  # a 7, a 2 and a 1
+    return [(mnist.test_x[i].numpy(), int(mnist.test_y[i])) for i in idx]
+
+
+@pytest.fixture(scope="module")
+def model(trained_weights):
+    return load_weights(trained_weights)[0].eval()
+
+
+# ---------- MNIST idempotence ----------
+
+def test_real_mnist_digits_come_out_unchanged(mnist, model):
+    x = mnist.test_x[:200].numpy()  # (200, 28, 28) uint8
+    out = np.stack([preprocess(encode(Image.fromarray(d), "PNG")).pixels for d in x])
+    diff = np.abs(out - x / 255.0)
+    assert diff.max() <= 1 / 255 + 1e-6, f"max abs diff {diff.max():.4f}"
+    with torch.inference_mode():
+        direct = model(torch.from_numpy(x / 255.0).float()).argmax(1)
+        ours = model(torch.from_numpy(out)).argmax(1)
+    assert torch.equal(direct, ours)
+
+
+# ---------- formats and modes ----------
+
+def _variants(img: Image.Image) -> dict[str, bytes]:
+    """The same dark-on-white drawing in every format × mode we promise to read."""
+    rgb = img.convert("RGB")
+    rgba = rgb.convert("RGBA")
+    i16 = Image.fromarray(np.asarray(img).astype(np.uint16) * 257)  # 16-bit, full scale = 65535
+    return {
+        "png-L": encode(img, "PNG"), "png-RGB": encode(rgb, "PNG"), "png-RGBA": encode(rgba, "PNG"),
+        "png-LA": encode(img.convert("LA"), "PNG"), "png-P": encode(rgb.convert("P"), "PNG"),
+        "png-I16": encode(i16, "PNG"), "png-1bit": encode(img.point(lambda v: 255 * (v > 127)).convert("1"), "PNG"),
+        "jpeg-RGB": encode(rgb, "JPEG", quality=90), "jpeg-L": encode(img, "JPEG", quality=90),
+        "jpeg-CMYK": encode(rgb.convert("CMYK"), "JPEG", quality=90), "gif-P": encode(img, "GIF"),
+        "bmp-RGB": encode(rgb, "BMP"), "bmp-L": encode(img, "BMP"), "webp-RGB": encode(rgb, "WEBP", quality=90),
+        "webp-RGBA": encode(rgba, "WEBP", lossless=True), "tiff-RGB": encode(rgb, "TIFF"),
+        "tiff-CMYK": encode(rgb.convert("CMYK"), "TIFF"), "tiff-I16": encode(i16, "TIFF"),
+    }
+
+
+VARIANTS = list(_variants(Image.new("L", (4, 4))))
+LOSSY = ("jpeg", "webp-RGB", "gif", "png-P", "png-1bit")  # quantised or lossy encodings
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_format_and_mode_gives_the_reference_input(variant, digits, model):
+    for digit, label in digits:
+        img = drawing(digit)
+        reference = preprocess(encode(img, "PNG")).pixels
+        got = preprocess(_variants(img)[variant])
+        tolerance = 0.05 if variant.startswith(LOSSY) else 0.005
+        assert np.abs(got.pixels - reference).mean() < tolerance, variant
+        assert got.report["inverted"] is True
+        assert predict(model, got.pixels) == label, f"{variant}: digit {label}"
+
+
+def test_upscaled_digit_comes_back_close_to_the_mnist_original(digits):
+    for digit, _ in digits:
+        pixels = preprocess(encode(drawing(digit), "PNG")).pixels
+        assert np.abs(pixels - digit / 255.0).mean() < 0.08  # MNIST itself is the independent reference
+
+
+def test_output_is_fitted_to_20_pixels_and_centred_by_mass(digits):
+    for digit, _ in digits:
+        canvas = Image.new("L", (500, 300), 255)
+        canvas.paste(drawing(digit).resize((90, 90)), (380, 20))  # small and far off-centre
+        pixels = preprocess(encode(canvas, "PNG")).pixels
+        assert pixels.dtype == np.float32 and pixels.shape == (28, 28)
+        assert 0.0 <= pixels.min() and pixels.max() == pytest.approx(1.0)
+        cy, cx = centre_of_mass(pixels)
+        assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+        rows, cols = np.flatnonzero((pixels > 0.3).any(1)), np.flatnonzero((pixels > 0.3).any(0))
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (19, 20, 21)
+
+
+def test_polarity_light_on_dark_equals_dark_on_light(digits):
+    digit, _ = digits[0]
+    dark = preprocess(encode(drawing(digit, dark_on_light=True), "PNG"))
+    light = preprocess(encode(drawing(digit, dark_on_light=False), "PNG"))
+    assert dark.report["inverted"] is True and light.report["inverted"] is False
+    assert np.abs(dark.pixels - light.pixels).max() <= 1 / 255 + 1e-6
+
+
+def test_grey_paper_is_levelled(digits):
+    digit, _ = digits[0]
+    ink = np.asarray(drawing(digit, dark_on_light=False), np.float32) / 255
+    grey = Image.fromarray(np.round(180 - 120 * ink).astype(np.uint8))  # paper 180, ink 60
+    reference = preprocess(encode(drawing(digit), "PNG")).pixels
+    got = preprocess(encode(grey, "PNG")).pixels
+    assert np.abs(got - reference).mean() < 0.01
+    assert got[0].max() == 0.0  # paper became black
+
+
+# ---------- orientation, frames, transparency ----------
+
+@pytest.mark.parametrize("orientation, stored", [(3, Image.Transpose.ROTATE_180), (6, Image.Transpose.ROTATE_90),
+                                                  (8, Image.Transpose.ROTATE_270)])
+def test_exif_orientation_is_applied(orientation, stored, digits):
+    digit, _ = digits[0]
+    upright = drawing(digit).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    sideways = upright.transpose(stored)
+    got = preprocess(encode(sideways, "JPEG", quality=95, exif=exif.tobytes()))
+    untagged = preprocess(encode(sideways, "JPEG", quality=95))
+    reference = preprocess(encode(upright, "JPEG", quality=95)).pixels
+    assert got.report["exif_rotated"] is True and untagged.report["exif_rotated"] is False
+    assert np.abs(got.pixels - reference).mean() < 0.02
+    assert np.abs(untagged.pixels - reference).mean() > 0.1  # the tag is what made the difference
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "TIFF", "WEBP", "PNG"])
+def test_animated_and_multi_frame_files_use_the_first_frame(fmt, digits):
+    (first, _), (second, _) = digits[0], digits[1]
+    frames = [drawing(first).convert("RGB"), drawing(second).convert("RGB")]
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    data = encode(frames[0], fmt, save_all=True, append_images=frames[1:], **options)
+    got = preprocess(data)
+    want = preprocess(encode(frames[0], "PNG")).pixels
+    other = preprocess(encode(frames[1], "PNG")).pixels
+    assert got.report["frames"] == 2
+    assert np.abs(got.pixels - want).mean() < 0.02 < np.abs(got.pixels - other).mean()
+
+
+def test_canvas_export_black_strokes_on_transparent(digits, model):
+    digit, label = digits[0]
+    ink = np.asarray(drawing(digit, dark_on_light=False))  # alpha = ink
+    rgba = np.zeros((SIDE, SIDE, 4), np.uint8)
+    rgba[..., 3] = ink
+    got = preprocess(encode(Image.fromarray(rgba), "PNG"))
+    reference = preprocess(encode(drawing(digit), "PNG")).pixels
+    assert np.abs(got.pixels - reference).mean() < 0.01
+    assert predict(model, got.pixels) == label
+
+
+def test_white_strokes_on_transparent_and_palette_transparency(digits):
+    digit, _ = digits[0]
+    ink = np.asarray(drawing(digit, dark_on_light=False))
+    white = np.dstack([np.full_like(ink, 255)] * 3 + [ink])  # white strokes, alpha = ink
+    reference = preprocess(encode(drawing(digit), "PNG")).pixels
+    assert np.abs(preprocess(encode(Image.fromarray(white), "PNG")).pixels - reference).mean() < 0.01
+    pal = Image.frombytes("P", (SIDE, SIDE), (ink > 127).astype(np.uint8).tobytes())
+    pal.putpalette([0, 0, 0, 0, 0, 0])  # both entries black; entry 0 transparent → black ink on nothing
+    data = encode(pal, "PNG", transparency=0)
+    got = preprocess(data).pixels
+    assert np.abs(got - reference).mean() < 0.08 and got.max() == pytest.approx(1.0)
+
+
+def test_huge_but_legal_canvas(digits):
+    digit, _ = digits[0]
+    canvas = Image.new("L", (4000, 3000), 255)
+    canvas.paste(drawing(digit).resize((800, 800)), (2800, 300))
+    got = preprocess(encode(canvas, "PNG", compress_level=1))
+    x0, y0, x1, y1 = got.report["bbox"]
+    assert 2800 <= x0 < x1 <= 3600 and 300 <= y0 < y1 <= 1100  # reported in the original image's pixels
+    reference = preprocess(encode(drawing(digit), "PNG")).pixels
+    assert np.abs(got.pixels - reference).mean() < 0.08  # resampled three times on the way: 140 → 800 → 200 → 20
+
+
+# ---------- raw mode, report, data URL ----------
+
+def test_raw_mode_only_scales(digits):
+    digit, _ = digits[0]
+    dark = Image.fromarray(255 - digit)
+    got = preprocess(encode(dark, "PNG"), mode="raw")
+    np.testing.assert_allclose(got.pixels, (255 - digit) / 255.0, atol=1e-6)  # no inversion, no crop
+    big = preprocess(encode(drawing(digit), "PNG"), mode="raw").pixels
+    expected = np.asarray(drawing(digit).resize((28, 28), Image.Resampling.BILINEAR), np.float32) / 255
+    assert big.shape == (28, 28) and np.abs(big - expected).max() < 0.02
+    blank = preprocess(encode(Image.new("L", (28, 28), 255), "PNG"), mode="raw").pixels
+    assert (blank == 1.0).all()  # blank images are allowed in raw mode
+
+
+def test_report_is_json_and_png_data_url_round_trips(digits):
+    digit, _ = digits[0]
+    got = preprocess(encode(drawing(digit), "PNG"))
+    report = json.loads(json.dumps(got.report))
+    assert set(report) == {"mode", "inverted", "original_size", "bbox", "scale", "com_shift", "frames", "exif_rotated"}
+    assert report["original_size"] == [SIDE, SIDE] and report["mode"] == "auto"
+    assert report["scale"] == pytest.approx(20 / max(report["bbox"][2] - report["bbox"][0],
+                                                     report["bbox"][3] - report["bbox"][1]))
+    url = got.png_data_url()
+    assert url.startswith("data:image/png;base64,")
+    back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))), np.float32) / 255
+    assert back.shape == (28, 28) and np.abs(back - got.pixels).max() <= 0.5 / 255 + 1e-6
+
+
+def test_normalize_takes_an_image(digits):
+    digit, _ = digits[0]
+    img = drawing(digit)
+    np.testing.assert_array_equal(normalize(img).pixels, preprocess(encode(img, "PNG")).pixels)
+
+
+# ---------- errors ----------
+
+def _pdf() -> bytes:
+    return b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+@pytest.mark.parametrize("data", [
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><path d="M1 1L27 27"/></svg>',
+    _pdf(), b"<!doctype html><html><body><img src=x></body></html>", b"this is text named digit.png\n",
+    bytes(range(256)) * 4,
+], ids=["svg", "pdf", "html", "text", "random"])
+def test_non_images_are_unsupported_media_type(data):
+    err = api_error(data)
+    assert (err.status, err.code) == (415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"])
+def test_truncated_files_are_invalid(fmt, digits):
+    data = encode(drawing(digits[0][0]).convert("RGB"), fmt)
+    err = api_error(data[: len(data) // 2])
+    assert (err.status, err.code) == (400, "invalid_image")
+
+
+def test_empty_upload_is_invalid():
+    assert (api_error(b"").status, api_error(b"").code) == (400, "invalid_image")
+
+
+@pytest.mark.parametrize("size, max_pixels", [((8000, 6000), None), ((100, 100), 5000), ((20000, 20000), 10**9)],
+                         ids=["over-40MP", "over-custom-limit", "pillow-own-guard"])
+def test_decompression_bombs_are_refused_before_decoding(size, max_pixels):
+    data = png_with_header(*size)  # only a header: decoding it would fail, so 413 proves we never tried
+    with pytest.raises(ApiError) as info:
+        open_image(data) if max_pixels is None else open_image(data, max_pixels=max_pixels)
+    assert (info.value.status, info.value.code) == (413, "image_too_large")
+
+
+@pytest.mark.parametrize("img", [
+    Image.new("L", (64, 64), 255), Image.new("L", (64, 64), 0), Image.new("RGB", (64, 64), (120, 130, 140)),
+    Image.new("L", (1, 1), 0), Image.new("RGBA", (64, 64), (0, 0, 0, 0)), Image.new("I;16", (8, 8), 40000),
+], ids=["white", "black", "uniform-rgb", "1x1", "transparent", "uniform-16bit"])
+def test_blank_images_have_no_ink(img):
+    err = api_error(encode(img, "PNG"))
+    assert (err.status, err.code) == (422, "no_ink")
+
+
+def test_unknown_mode_is_refused(digits):
+    err = api_error(encode(drawing(digits[0][0]), "PNG"), mode="fancy")
+    assert (err.status, err.code) == (400, "invalid_mode")
+
+
+def test_corrupted_files_raise_only_api_errors(digits):
+    rng = np.random.default_rng(0)
+    img = drawing(digits[0][0]).convert("RGB")
+    originals = [encode(img, fmt) for fmt in ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")]
+    for i in range(240):
+        data = bytearray(originals[i % len(originals)])
+        for pos in rng.integers(0, len(data), size=int(rng.integers(1, 8))):
+            data[pos] = int(rng.integers(0, 256))
+        try:
+            got = preprocess(bytes(data))
+        except ApiError as err:
+            assert err.status in (400, 413, 415, 422)
+        else:
+            assert got.pixels.shape == (28, 28) and np.isfinite(got.pixels).all()

@@ -1,0 +1,64 @@
+"""The realistic-upload set (tests/realistic.py): preprocessing must make real-world uploads as easy as MNIST itself."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+import torch
+
+from model import load_weights
+from service.preprocess import preprocess
+from tests.realistic import KINDS, build_realistic_set
+
+N, SEED = 350, 0
+
+
+@pytest.fixture(scope="module")
+def uploads(mnist):
+    return build_realistic_set(mnist.test_x, mnist.test_y, n=N, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def model(trained_weights):
+    return load_weights(trained_weights)[0].eval()
+
+
+def _accuracy(model, pixels: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-image correctness (N,) of the model on (N, 28, 28) pixels."""
+    with torch.inference_mode():
+        return (model(torch.from_numpy(pixels.astype(np.float32))).argmax(1).numpy() == labels)
+
+
+def _picks(mnist) -> np.ndarray:
+    """The MNIST test indices build_realistic_set drew (its first draw from the seeded generator)."""
+    return np.random.default_rng(SEED).choice(len(mnist.test_x), size=N, replace=False)
+
+
+def test_set_is_deterministic_and_covers_every_kind(mnist, uploads):
+    again = build_realistic_set(mnist.test_x, mnist.test_y, n=N, seed=SEED)
+    assert [u[0] for u in uploads] == [u[0] for u in again]
+    assert {k for *_, k in uploads} == set(KINDS) and len(uploads) == N
+    assert [label for _, label, _ in uploads] == mnist.test_y[_picks(mnist)].tolist()
+
+
+def test_preprocessed_uploads_are_as_accurate_as_mnist(mnist, uploads, model):
+    idx = _picks(mnist)
+    labels = mnist.test_y[idx].numpy()
+    direct = _accuracy(model, mnist.test_x[idx].numpy() / 255.0, labels).mean()
+    correct = _accuracy(model, np.stack([preprocess(data).pixels for data, _, _ in uploads]), labels)
+    per_kind = defaultdict(list)
+    for ok, (_, _, kind) in zip(correct, uploads):
+        per_kind[kind].append(ok)
+    report = ", ".join(f"{k} {np.mean(v):.1%}" for k, v in per_kind.items())
+    assert correct.mean() >= direct - 0.02, f"uploads {correct.mean():.1%} vs MNIST {direct:.1%}: {report}"
+    assert min(np.mean(v) for v in per_kind.values()) >= direct - 0.08, report
+
+
+def test_uploads_are_not_trivially_mnist(mnist, uploads, model):
+    labels = np.array([label for _, label, _ in uploads])
+    raw = np.stack([preprocess(data, mode="raw").pixels for data, _, _ in uploads])
+    mnist_pixels = mnist.test_x[_picks(mnist)].numpy() / 255.0
+    assert np.abs(raw - mnist_pixels).mean(axis=(1, 2)).min() > 0.05  # no upload is MNIST's own image
+    assert _accuracy(model, raw, labels).mean() < 0.5  # unprocessed, the model fails on them

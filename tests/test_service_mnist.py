@@ -1,0 +1,64 @@
+"""The service around a model trained on real MNIST: HTTP answers equal in-process ones; non-digits are flagged."""
+
+from __future__ import annotations
+
+import http.client
+import json
+
+import numpy as np
+import pytest
+
+from service.preprocess import preprocess
+from service_fixtures import live_server, not_digit_drawings, png, trained_app  # noqa: F401  (fixture)
+
+N_HTTP = 200
+
+
+@pytest.fixture(scope="module")
+def test_images(mnist):
+    return mnist.test_x.numpy(), mnist.test_y.numpy()
+
+
+def _post_png(conn: http.client.HTTPConnection, data: bytes) -> dict:
+    conn.request("POST", "/api/predict", body=data, headers={"Content-Type": "image/png"})
+    response = conn.getresponse()
+    assert response.status == 200
+    return json.loads(response.read())
+
+
+def test_mnist_pngs_over_http_match_in_process(trained_app, test_images):
+    images, labels = test_images[0][:N_HTTP], test_images[1][:N_HTTP]
+    pngs = [png(img) for img in images]
+    with live_server(trained_app) as address:
+        conn = http.client.HTTPConnection(address, timeout=30)
+        answers = [_post_png(conn, data) for data in pngs]
+        conn.close()
+    predictor = trained_app.extensions["digits"].predictor
+    local = predictor.predict(np.stack([preprocess(data).pixels for data in pngs]))
+    assert [a["digit"] for a in answers] == local.digits.tolist()
+    np.testing.assert_allclose([a["probabilities"] for a in answers], local.probabilities, atol=1e-6)
+    assert [a["uncertain"] for a in answers] == local.uncertain.tolist()
+    direct = predictor.predict(images.astype(np.float32) / 255)  # the test set as the model saw it in training
+    assert (direct.digits == local.digits).mean() >= 0.99
+    assert (local.digits == labels).mean() >= 0.93
+
+
+def test_mnist_test_digits_are_mostly_not_uncertain(trained_app, test_images):
+    pred = trained_app.extensions["digits"].predictor.predict(test_images[0].astype(np.float32) / 255)
+    flagged = pred.uncertain.mean()
+    print(f"MNIST test digits flagged uncertain: {flagged:.2%}")
+    assert flagged < 0.06
+    wrong = pred.digits != test_images[1]
+    assert pred.uncertain[wrong].mean() > 0.5  # most mistakes come with the flag
+
+
+def test_letters_scribbles_and_10_are_mostly_uncertain(trained_app):
+    drawings = not_digit_drawings()
+    client = trained_app.test_client()
+    answers = {name: client.post("/api/predict", data=data, content_type="image/png").get_json()
+               for name, data in drawings.items()}
+    flagged = [name for name, a in answers.items() if a["uncertain"]]
+    print(f"non-digits flagged uncertain: {len(flagged)}/{len(answers)}; "
+          f"not flagged: {sorted(set(answers) - set(flagged))}")
+    assert len(flagged) / len(answers) > 0.5
+    assert all(a["uncertain"] for a in answers.values() if a["confidence"] < 0.6)  # the documented rule

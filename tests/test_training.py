@@ -1,0 +1,148 @@
+"""The training CLI on real MNIST: accuracy, artefacts, determinism, resume, and clear errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from model import load_weights
+from model.config import ACTIVATION_NAMES, INIT_NAMES
+from training import trainer
+from training.cli import main, parse_settings
+
+QUICK = ["--subset", "2500", "--val-size", "500", "--epochs", "1", "--no-progress", "--batch-size", "64"]
+
+
+def train(tmp_path, mnist_root, *flags, name="model.safetensors"):
+    out = tmp_path / name
+    code = main([*flags, "--data-dir", str(mnist_root), "--out", str(out)])
+    return code, out
+
+
+def tensors(path):
+    return load_file(str(path))
+
+
+@pytest.mark.slow
+def test_one_epoch_on_10k_real_images_reaches_90_percent(tmp_path, mnist_root):
+    code, out = train(tmp_path, mnist_root, "--subset", "11000", "--val-size", "1000", "--epochs", "1", "--no-progress")
+    assert code == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.90
+    _, info = load_weights(out)
+    assert info["provenance"]["test_accuracy"] == metrics["test_accuracy"]
+
+
+def test_run_writes_metrics_confusion_matrix_plot_and_tensorboard(tmp_path, mnist_root):
+    code, out = train(tmp_path, mnist_root, *QUICK, "--epochs", "2", "--tensorboard", str(tmp_path / "tb"))
+    assert code == 0
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("test_accuracy", "val_accuracy", "epochs", "train_seconds", "samples_per_second", "device", "config",
+                "history", "confusion_matrix", "dataset_fingerprint"):
+        assert key in m, key
+    assert m["epochs"] == 2 and len(m["history"]) == 2 and m["device"] == "cpu"
+    cm = torch.tensor(m["confusion_matrix"])
+    assert cm.shape == (10, 10) and cm.sum() == 10000
+    assert cm.diagonal().sum().item() / 10000 == pytest.approx(m["test_accuracy"], abs=1e-6)
+    assert (tmp_path / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tb").iterdir())
+    top = load_file(str(tmp_path / "top_images.safetensors"))
+    assert top["hidden1.indices"].shape == (800, 6) and top["images"].dtype == torch.uint8
+
+
+@pytest.mark.parametrize("flags", [
+    *[["--activation", a, "--hidden", "32"] for a in ACTIVATION_NAMES],
+    *[["--init", i, "--hidden", "32"] for i in INIT_NAMES],
+    ["--hidden", "64,32"], ["--hidden", "48,24", "--batch-norm", "--dropout", "0.3"],
+    ["--optimizer", "sgd", "--lr", "0.05", "--scheduler", "cosine", "--hidden", "32"],
+    ["--optimizer", "adamw", "--scheduler", "none", "--augment", "--hidden", "32"],
+], ids=lambda f: " ".join(f))
+def test_each_architecture_trains_one_short_epoch(tmp_path, mnist_root, flags):
+    code, out = train(tmp_path, mnist_root, *QUICK, *flags)
+    assert code == 0
+    model, _ = load_weights(out)
+    assert json.loads((tmp_path / "metrics.json").read_text())["test_accuracy"] > 0.3  # well above chance (0.1)
+
+
+def test_same_seed_same_weights(tmp_path, mnist_root):
+    _, a = train(tmp_path, mnist_root, *QUICK, "--hidden", "32", "--seed", "3", name="a.safetensors")
+    _, b = train(tmp_path, mnist_root, *QUICK, "--hidden", "32", "--seed", "3", name="b.safetensors")
+    _, c = train(tmp_path, mnist_root, *QUICK, "--hidden", "32", "--seed", "4", name="c.safetensors")
+    ta, tb, tc = tensors(a), tensors(b), tensors(c)
+    assert all(torch.equal(ta[k], tb[k]) for k in ta)
+    assert not torch.equal(ta["hidden.0.weight"], tc["hidden.0.weight"])
+
+
+def test_resume_after_interrupt_mid_epoch_ends_with_the_same_weights(tmp_path, mnist_root, monkeypatch):
+    flags = [*QUICK, "--epochs", "3", "--hidden", "32", "--dropout", "0.2", "--augment", "affine"]
+    _, straight = train(tmp_path, mnist_root, *flags, name="straight.safetensors")
+
+    real_train_epoch, calls = trainer.train_epoch, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # second epoch: stop after 10 batches, as Ctrl-C would
+            kwargs["on_step"] = lambda p: (_ for _ in ()).throw(KeyboardInterrupt) if p.step == 10 else None
+        return real_train_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_epoch", interrupted)
+    code, resumed = train(tmp_path, mnist_root, *flags, name="resumed.safetensors")
+    assert code == 130 and not resumed.exists()
+    ckpt = resumed.with_suffix(".ckpt")
+    monkeypatch.setattr(trainer, "train_epoch", real_train_epoch)
+    code, resumed = train(tmp_path, mnist_root, *flags, "--resume", str(ckpt), name="resumed.safetensors")
+    assert code == 0
+    ts, tr = tensors(straight), tensors(resumed)
+    assert all(torch.equal(ts[k], tr[k]) for k in ts)
+
+
+def test_interrupt_message_is_one_clear_line(tmp_path, mnist_root, monkeypatch, capsys):
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "train_epoch", stop)
+    code, out = train(tmp_path, mnist_root, *QUICK)
+    assert code == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("digits-train: interrupted. Checkpoint saved to") and "--resume" in err
+
+
+def test_dry_run_saves_nothing(tmp_path, mnist_root):
+    code, out = train(tmp_path, mnist_root, *QUICK, "--dry-run")
+    assert code == 0 and not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("flags,needle", [
+    (["--activation", "swish"], "invalid choice: 'swish'"),
+    (["--hidden", "0"], "at least 1 neuron"),
+    (["--hidden", "abc"], "expected sizes like 800"),
+    (["--device", "cuda"], "no CUDA GPU"),
+    (["--data-dir", "/definitely/not/here"], "not a readable folder"),
+    (["--epochs", "0"], "--epochs 0"),
+    (["--dropout", "1.5"], "dropout must be in [0, 1)"),
+    (["--resume", "/no/such.ckpt"], "no such checkpoint"),
+])
+def test_bad_flags_end_with_one_line_and_exit_2(flags, needle, tmp_path):
+    if flags[0] == "--device" and torch.cuda.is_available():
+        pytest.skip("a GPU is present, so --device cuda is valid")  # only on GPU machines; CI has none
+    proc = subprocess.run([sys.executable, "-m", "training", *flags, "--out", str(tmp_path / "m.safetensors")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_unreadable_checkpoint_is_a_clear_error(tmp_path, mnist_root, capsys):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"not a checkpoint")
+    code, _ = train(tmp_path, mnist_root, *QUICK, "--resume", str(bad))
+    assert code == 2 and "not a readable checkpoint" in capsys.readouterr().err
+
+
+def test_recipe_sets_defaults_that_flags_override():
+    assert parse_settings(["--recipe", "best"]).augment != "none"
+    assert parse_settings(["--recipe", "best", "--augment", "none"]).augment == "none"
+    assert parse_settings([]).hidden == (800,)

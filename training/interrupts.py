@@ -1,0 +1,33 @@
+"""Ctrl-C during training takes effect between optimiser steps, so a checkpoint never holds half a step."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+
+class StepBoundaryInterrupt:
+    """While active, a first SIGINT only sets a flag that check() turns into KeyboardInterrupt; a second one acts at once."""
+
+    def __init__(self) -> None:
+        self.requested, self._previous, self._installed = False, None, False
+
+    def __enter__(self) -> "StepBoundaryInterrupt":
+        if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread only
+            self._previous, self._installed = signal.signal(signal.SIGINT, self._handle), True
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.default_int_handler)
+            self._installed = False
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self, *_: object) -> None:
+        """Raise KeyboardInterrupt if Ctrl-C was pressed; called after each step and each epoch."""
+        if self.requested:
+            raise KeyboardInterrupt
