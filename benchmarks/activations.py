@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--plot", type=Path, default=DOCS / "activations.png")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)  # the trainer sets it too; here so the machine line says so
     root, info = resolve_root(None), machine()
     test_x = to_inputs(load_mnist(root).test_x)
     results = {}

@@ -28,7 +28,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run as a script from a checkout: model/ and service/ import without installing
 BOUNDARY = "digitsbenchboundary"
+BENCH_HEADING = "## Benchmark"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -142,10 +144,11 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores visible; Python {platform.python_version()}, torch {torch.__version__}"
 
 
-def report(rows: list[tuple[str, int, dict]], args: argparse.Namespace, weights_name: str, argv: list[str]) -> str:
+def report(rows: list[tuple[str, int, dict]], args: argparse.Namespace, weights_name: str, argv: list[str],
+           load: tuple[float, float]) -> str:
     cmd = " ".join(["python benchmarks/serve.py", *argv])
     lines = [
-        "# Serving benchmark", "",
+        BENCH_HEADING, "",
         f"Command: `{cmd}`  ", f"Machine: {machine()}  ",
         f"Date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}  ",
         f"Server: gunicorn, {args.workers} gthread workers × {args.threads} threads, one torch thread per worker; "
@@ -158,9 +161,17 @@ def report(rows: list[tuple[str, int, dict]], args: argparse.Namespace, weights_
     for name, per_request, r in rows:
         lines.append(f"| {name} | {per_request} | {r['rps']:,.0f} | {r['rps'] * per_request:,.0f} | "
                      f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |")
-    lines += ["", "Client and server share the same cores, and the machine is shared with other jobs: the figures "
-              "are noisy (±20 % between runs is usual) and a floor for what the server alone could do.", ""]
+    lines += ["", f"Load average (1 min) before and after the run: {load[0]:.1f} → {load[1]:.1f} on "
+              f"{os.cpu_count()} cores. Client and server share those cores, and so does everything else running "
+              "on the machine: the figures are noisy and a floor for what the server alone could do.", ""]
     return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace the file's benchmark section (from its heading to the end), keeping what comes before it."""
+    before = path.read_text().split(BENCH_HEADING)[0] if path.is_file() else "# Serving\n\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(before + section)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                  (f"/api/predict, batch of {args.batch}", "/api/predict", batch, f"multipart/form-data; boundary={BOUNDARY}", args.batch),
                  (f"/api/predict?activations=1, batch of {args.batch}", "/api/predict?activations=1", batch,
                   f"multipart/form-data; boundary={BOUNDARY}", args.batch)]
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="digits-bench-") as tmp:
         weights, weights_name = weights_to_serve(args.weights, Path(tmp))
         port = free_port()
@@ -186,10 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    text = report(rows, args, weights_name, argv)
+    text = report(rows, args, weights_name, argv, (load_before, os.getloadavg()[0]))
     if str(args.out) != "-":
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        write_section(args.out, text)
         print(f"wrote {args.out}")
     return 0
 

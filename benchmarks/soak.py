@@ -150,6 +150,18 @@ class Tally:
             self.dropped.append(f"{case.name}: {exc!r}")
 
 
+def exchange(conn: http.client.HTTPConnection, method: str, path: str, headers: dict, body: bytes):
+    """Send one request and read the whole answer. A server may refuse an over-limit body and close before it is
+    all sent (RFC 9110 allows it); its 413 is then still waiting in the socket, so read it as a browser would."""
+    try:
+        conn.request(method, path, body=body, headers=headers)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # getresponse() below tells an answered refusal from a real drop
+    response = conn.getresponse()
+    response.read()
+    return response
+
+
 def client(port: int, good: list[Case], bad: list[Case], seed: int, until: float, tally: Tally) -> None:
     """Send cases on one keep-alive connection until the deadline, reconnecting only when the server says close."""
     rng, conn = random.Random(seed), None
@@ -159,9 +171,7 @@ def client(port: int, good: list[Case], bad: list[Case], seed: int, until: float
         conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         t0 = time.perf_counter()
         try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
+            response = exchange(conn, method, path, headers, body)
         except (OSError, http.client.HTTPException) as exc:
             tally.drop(case, exc)
             conn.close()

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from service import api, health, metrics, openapi, v2
 from service.errors import ApiError
+from service.json_provider import OrjsonProvider
 from service.pages import bp as pages_bp
 from service.served import ServedModel
 from service.settings import from_env
@@ -22,7 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(from_env())
     app.config.from_mapping(config or {})
-    app.json.sort_keys = False  # keep digit, confidence, probabilities… in the order written
+    app.json = OrjsonProvider(app)  # keys stay in the order written: digit, confidence, probabilities…
     app.extensions["digits"] = ServedModel(app.config)
     for bp in (pages_bp, api.bp, v2.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)

@@ -6,8 +6,10 @@ Error rules (every failure is an ApiError; no Pillow exception escapes):
   (truncated or corrupt file).
 - 413 ``image_too_large``: the header declares more than ``max_pixels`` pixels (checked on the size read
   from the header, before any pixel is decoded), or Pillow's own decompression-bomb guard fires.
-- 415 ``unsupported_media_type``: Pillow identifies no raster format at all (SVG, PDF, HTML, plain text,
-  random bytes — whatever the file is named). The rule is "not a format we read", not content sniffing.
+- 415 ``unsupported_media_type``: the bytes are none of FORMATS (SVG, PDF, HTML, plain text, random bytes,
+  and also real images in formats we do not read, such as EPS, ICO or PPM — whatever the file is named).
+  The rule is "not a format we read", decided by Pillow's own identification, not by content sniffing;
+  restricting Pillow to FORMATS also keeps risky decoders (EPS runs Ghostscript) out of reach.
 
 Animated GIFs and multi-frame TIFFs yield their first frame; ``n_frames`` stays readable on the result.
 Blank or 1×1 images decode fine here; preprocessing answers them with 422 ``no_ink``.
@@ -21,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from service.errors import ApiError
 
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")  # JPEG includes MPO, the phone JPEGs with a 2nd picture
 MAX_PIXELS = 40_000_000  # 40 megapixels: far beyond any honest digit photo, far below a bomb
 
 
@@ -33,13 +36,13 @@ def _identify(data: bytes, max_pixels: int) -> Image.Image:
     if not data:
         raise ApiError(400, "invalid_image", "the upload is empty")
     try:
-        img = Image.open(io.BytesIO(data))
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
         raise ApiError(415, "unsupported_media_type", "not an image format we read (PNG, JPEG, GIF, BMP, WebP, TIFF)")
-    except Image.DecompressionBombError:
-        raise ApiError(413, "image_too_large", f"image exceeds the limit of {max_pixels:,} pixels")
+    except Image.DecompressionBombError as exc:
+        raise ApiError(413, "image_too_large", str(exc)) from exc
     except Exception as exc:  # Pillow's header parsers raise many types (SyntaxError, struct.error, …)
-        raise ApiError(400, "invalid_image", f"cannot read the image header: {exc}")
+        raise ApiError(400, "invalid_image", f"cannot read the image header: {exc}") from exc
     if img.width * img.height > max_pixels:
         raise _too_large(img.width, img.height, max_pixels)
     return img
@@ -50,10 +53,10 @@ def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
     img = _identify(data, max_pixels)
     try:
         img.load()
-    except Image.DecompressionBombError:
-        raise _too_large(img.width, img.height, max_pixels)
+    except Image.DecompressionBombError as exc:
+        raise _too_large(img.width, img.height, max_pixels) from exc
     except Exception as exc:  # truncated or corrupt data: OSError, ValueError, EOFError, …
-        raise ApiError(400, "invalid_image", f"cannot decode the {img.format} image: {exc}")
+        raise ApiError(400, "invalid_image", f"cannot decode the {img.format} image: {exc}") from exc
     if img.width < 1 or img.height < 1:
         raise ApiError(400, "invalid_image", "the image has no pixels")
     return img

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from model import INPUT_SIDE, MLP, LayerTrace
+from model import MLP, LayerTrace
 
 LN_CLASSES = math.log(10)  # entropy of the uniform distribution over 10 digits
 
@@ -47,16 +47,15 @@ class Predictor:
         x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).reshape(len(pixels), -1)  # (B, 784)
         if top:
             traces, top_neurons = self._top_neurons(x, top)
+        elif layers:
+            with torch.inference_mode():
+                traces, top_neurons = self.model.trace(x), []
         else:
             with torch.inference_mode():
-                traces = self.model.trace(x) if layers else []
-                logits = traces[-1].z if layers else self.model(x)
-                probs = torch.softmax(logits, dim=1)
-            top_neurons = []
-        if traces:
-            probs = traces[-1].a
+                probs = torch.softmax(self.model(x), dim=1)  # (B, 10)
+            return self._judge(probs.numpy(), [], [])
         shown = [LayerTrace(t.name, t.activation, t.z.detach().numpy(), t.a.detach().numpy()) for t in traces]
-        return self._judge(probs.detach().numpy(), shown if layers else [], top_neurons)
+        return self._judge(shown[-1].a, shown if layers else [], top_neurons)
 
     def _judge(self, probs: np.ndarray, layers: list[LayerTrace], top: list[TopNeurons]) -> Prediction:
         """Pick the digit and decide whether the answer is too unsure to be trusted."""
@@ -74,10 +73,6 @@ class Predictor:
             hidden = [t.a for t in traces[:-1]]
             grads = torch.autograd.grad(logits.gather(1, winner).sum(), hidden)
         return traces, [_top(t, g, k) for t, g in zip(traces[:-1], grads)]
-
-    @property
-    def input_side(self) -> int:
-        return INPUT_SIDE
 
 
 def _top(trace: LayerTrace, grad: torch.Tensor, k: int) -> TopNeurons:

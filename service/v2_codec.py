@@ -18,6 +18,7 @@ import numpy as np
 
 from service.errors import ApiError
 from service.inputs import decode_base64
+from service.json_provider import dumps_bytes
 
 DTYPES = {"FP32": np.dtype("<f4"), "UINT8": np.dtype("u1"), "INT64": np.dtype("<i8"), "BOOL": np.dtype("?")}
 INPUT_TYPES = ("FP32", "UINT8", "BYTES")
@@ -196,7 +197,7 @@ def encode_response(head: dict[str, Any], outputs: list[Tensor], binary: list[bo
             entry["parameters"] = {"binary_data_size": len(blob)}
             blobs.append(blob)
         else:
-            entry["data"] = np.asarray(tensor.data).reshape(-1).tolist()
+            entry["data"] = np.ascontiguousarray(tensor.data).reshape(-1)
         head["outputs"].append(entry)
-    header = json.dumps(head, separators=(",", ":")).encode()
+    header = dumps_bytes(head)
     return header + b"".join(blobs), len(header) if blobs else None

@@ -161,13 +161,23 @@ def via_http(port: int, case: Case) -> tuple[int, str, bytes]:
     method, path, headers, body = case.request()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        conn.request(method, path, body=body, headers=headers)
-        r = conn.getresponse()
-        return r.status, r.getheader("Content-Type", ""), r.read()
+        r = exchange(conn, method, path, headers, body)
+        return r.status, r.getheader("Content-Type", ""), r.data
     except (OSError, http.client.HTTPException) as exc:
         return 0, "", json.dumps({"dropped": repr(exc)}).encode()
     finally:
         conn.close()
+
+
+def exchange(conn: http.client.HTTPConnection, method: str, path: str, headers: dict, body: bytes):
+    """Send and read the answer; an over-limit body may be refused (413, then close) before it is all sent."""
+    try:
+        conn.request(method, path, body=body, headers=headers)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the refusal is still readable from the socket
+    response = conn.getresponse()
+    response.data = response.read()
+    return response
 
 
 def test_every_case_through_live_gunicorn(server, corpus, good):

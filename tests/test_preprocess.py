@@ -1,4 +1,4 @@
-"""Uploads → the model's 28×28 input: formats, modes, orientation, frames, transparency, polarity, errors, MNIST idempotence."""
+"""Uploads → the 28×28 model input: formats, modes, orientation, frames, transparency, polarity, errors, MNIST."""
 
 from __future__ import annotations
 
@@ -75,14 +75,33 @@ def model(trained_weights):
 # ---------- MNIST idempotence ----------
 
 def test_real_mnist_digits_come_out_unchanged(mnist, model):
-    x = mnist.test_x[:200].numpy()  # (200, 28, 28) uint8
-    out = np.stack([preprocess(encode(Image.fromarray(d), "PNG")).pixels for d in x])
+    x = mnist.test_x.numpy()  # (10000, 28, 28) uint8: every test digit, the odd ones included
+    out = np.stack([normalize(Image.fromarray(d)).pixels for d in x])
     diff = np.abs(out - x / 255.0)
     assert diff.max() <= 1 / 255 + 1e-6, f"max abs diff {diff.max():.4f}"
     with torch.inference_mode():
         direct = model(torch.from_numpy(x / 255.0).float()).argmax(1)
         ours = model(torch.from_numpy(out)).argmax(1)
     assert torch.equal(direct, ours)
+
+
+def test_mnist_png_uploads_come_out_unchanged(mnist):
+    x = mnist.test_x[:200].numpy()
+    out = np.stack([preprocess(encode(Image.fromarray(d), "PNG")).pixels for d in x])
+    assert np.abs(out - x / 255.0).max() <= 1 / 255 + 1e-6
+
+
+def test_only_the_exact_mnist_format_skips_centring(digits):
+    digit, _ = digits[0]
+    corner = np.zeros((28, 28), np.uint8)
+    corner[:20, :20] = digit[4:24, 4:24]  # light on black, pushed to the corner
+    kept = preprocess(encode(Image.fromarray(corner), "PNG"))
+    assert np.abs(kept.pixels - corner / corner.max()).max() < 1e-6  # 28×28 MNIST format: left as it is
+    bigger = np.zeros((56, 56), np.uint8)
+    bigger[:28, :28] = corner
+    moved = preprocess(encode(Image.fromarray(bigger), "PNG")).pixels
+    cy, cx = centre_of_mass(moved)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5  # any other size: centred as MNIST was
 
 
 # ---------- formats and modes ----------
@@ -269,6 +288,14 @@ def _pdf() -> bytes:
     bytes(range(256)) * 4,
 ], ids=["svg", "pdf", "html", "text", "random"])
 def test_non_images_are_unsupported_media_type(data):
+    err = api_error(data)
+    assert (err.status, err.code) == (415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("fmt", ["PPM", "ICO", "PCX", "TGA", "EPS"])
+def test_images_in_formats_we_do_not_read_are_unsupported(fmt, digits):
+    data = encode(drawing(digits[0][0]).convert("RGB"), fmt)
+    assert Image.open(io.BytesIO(data)).format == fmt  # Pillow alone would have read it
     err = api_error(data)
     assert (err.status, err.code) == (415, "unsupported_media_type")
 

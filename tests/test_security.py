@@ -99,7 +99,7 @@ def test_the_restricted_unpickler_refuses_code(tmp_path, payload):
 
 def test_the_restricted_unpickler_still_reads_arrays():
     arrays = ((np.zeros((2, 784), np.float32), np.arange(2)),)
-    back = _ArraysOnly(io.BytesIO(pickle.dumps(arrays, protocol=2)), encoding="latin1").load()
+    back = _ArraysOnly(io.BytesIO(pickle.dumps(arrays, protocol=4)), encoding="latin1").load()
     assert np.array_equal(back[0][0], arrays[0][0]) and np.array_equal(back[0][1], arrays[0][1])
 
 
@@ -127,18 +127,26 @@ def test_weights_and_checkpoints_load_without_code_execution(tmp_path):
 # --- the service --------------------------------------------------------------------------------------------------
 
 
-def test_flask_debug_is_off_under_the_gunicorn_config(tiny_weights):
-    """Import the app the way gunicorn does (service.wsgi with the gunicorn config's env), even with FLASK_DEBUG=1."""
+def app_flags_as_gunicorn_loads_it(weights: Path, **env: str) -> list:
+    """[debug, DEBUG, testing, PROPAGATE_EXCEPTIONS] of service.wsgi:app imported after the gunicorn config."""
     code = ("import json, runpy; runpy.run_path('service/gunicorn_conf.py'); from service.wsgi import app; "
             "print(json.dumps([app.debug, app.config['DEBUG'], app.testing, app.config['PROPAGATE_EXCEPTIONS']]))")
-    for extra in ({}, {"FLASK_DEBUG": "1"}):
-        env = {**os.environ, "DIGITS_WEIGHTS": str(tiny_weights), "PYTHONPATH": str(REPO), **extra}
-        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
-                             timeout=120)
-        assert out.returncode == 0, out.stderr
-        assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, False, False, None]
+    env = {**{k: v for k, v in os.environ.items() if k != "FLASK_DEBUG"}, "DIGITS_WEIGHTS": str(weights),
+           "PYTHONPATH": str(REPO), **env}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_flask_debug_is_off_under_the_gunicorn_config(tiny_weights):
+    assert app_flags_as_gunicorn_loads_it(tiny_weights) == [False, False, False, None]
     conf = (REPO / "service/gunicorn_conf.py").read_text()
-    assert "reload = True" not in conf and "debug" not in conf.lower().replace("debugging", "")
+    assert "reload = True" not in conf and "debug" not in conf.lower()
+
+
+def test_a_stray_flask_debug_variable_cannot_turn_debug_on_in_production(tiny_weights):
+    """FLASK_DEBUG=1 left in a shell or a compose file must not put the production app in debug mode."""
+    assert app_flags_as_gunicorn_loads_it(tiny_weights, FLASK_DEBUG="1")[:2] == [False, False]
 
 
 def test_the_service_never_saves_uploads():

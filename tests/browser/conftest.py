@@ -6,8 +6,6 @@ import pytest
 
 from browser_kit import CHROMIUM, Watch, launch, serve
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see tests/browser/README)")
-
 
 @pytest.fixture(scope="session")
 def base_url(trained_weights):
@@ -20,8 +18,10 @@ def base_url(trained_weights):
 
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium chromium-driver")
+    from playwright import sync_api  # a test dependency (pyproject's [test] extra)
+
+    if not CHROMIUM.is_file():  # a failure, not a skip: `make test` installs it (make browser-deps)
+        pytest.fail(f"{CHROMIUM} missing: run `make browser-deps` (apt-get install -y chromium chromium-driver)")
     with sync_api.sync_playwright() as p:
         browser = launch(p)
         yield browser

@@ -360,8 +360,8 @@ def write_corpus(out: Path, cases: list[Case]) -> None:
     for case in cases:
         method, path, headers, body = case.request()
         (out / f"{case.name}.bin").write_bytes(body)
-        meta = {k: v for k, v in asdict(case).items() if k not in ("body", "files")}
-        meta["filename"] = case.filename.decode("latin-1")[:200]
+        meta = {k: v.decode("latin-1")[:200] if isinstance(v, bytes) else v
+                for k, v in asdict(case).items() if k not in ("body", "files")}
         manifest.append({**meta, "method": method, "path": path, "headers": headers, "file": f"{case.name}.bin"})
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
