@@ -32,8 +32,6 @@ upright image's pixels (null in raw mode); scale (output pixels per upright inpu
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass, field
 from math import ceil
 from typing import NamedTuple
@@ -45,6 +43,7 @@ from PIL import Image, ImageOps
 from model.config import INPUT_SIDE
 from service.decode import MAX_PIXELS, open_image
 from service.errors import ApiError
+from service.png import png_data_url
 
 MODES = ("auto", "raw")
 BOX = 20  # MNIST fitted each digit in a 20×20 box …
@@ -65,15 +64,7 @@ class Preprocessed:
 
     def png_data_url(self) -> str:
         """The 28×28 input as a ``data:image/png;base64,…`` URL."""
-        return png_data_url(self.pixels)
-
-
-def png_data_url(pixels: np.ndarray) -> str:
-    """Encode (H, W) pixels in [0, 1] as a grayscale PNG data URL."""
-    img = Image.fromarray(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        return png_data_url(self.pixels)  # service.png: the project's one PNG encoder
 
 
 def preprocess(data: bytes, mode: str = "auto", max_pixels: int = MAX_PIXELS) -> Preprocessed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -82,8 +83,6 @@ def run_ranks(tmp: Path, name: str, trainer_args: list[str], stop_after: int = 0
 
 def state_sha256(state: dict[str, torch.Tensor]) -> str:
     """The rank script's hash, recomputed here from a weights file."""
-    import hashlib
-
     h = hashlib.sha256()
     for name, tensor in sorted(state.items()):
         h.update(name.encode() + tensor.contiguous().numpy().tobytes())

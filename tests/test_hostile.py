@@ -190,3 +190,32 @@ def test_every_case_through_live_gunicorn(server, corpus, good):
         if status != 200 or json.loads(body)["digit"] != control_digit:
             failures.append(f"{case.name}: the good request after it got {status} {body[:120]!r}")
     assert not failures, f"{len(failures)} of {len(corpus)} cases misbehave:\n" + "\n".join(failures)
+
+
+def test_a_keep_alive_connection_survives_or_is_closed_openly_after_an_over_limit_body(server, corpus, good):
+    """After a 413 for an over-limit body the server must say `Connection: close` or keep serving the connection:
+    a client that reuses a connection the server announced as kept alive must not find it dead."""
+    case, (control, digit) = next(c for c in corpus if c.name == "body_over_size_limit"), good
+    for _ in range(5):
+        conn = http.client.HTTPConnection("127.0.0.1", server, timeout=60)
+        method, path, headers, body = case.request()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+        except (BrokenPipeError, ConnectionResetError):
+            conn.close()
+            continue  # cut off mid-upload: the client knows the connection is gone; try again
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 413
+        if r.will_close:
+            return conn.close()
+        method, path, headers, body = control.request()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            again = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            pytest.fail(f"413 said keep-alive (Connection: {r.getheader('Connection')}), then the next request got "
+                        f"{exc!r}")
+        assert again.status == 200 and json.loads(again.read())["digit"] == digit
+        return conn.close()
+    pytest.skip("every over-limit upload was cut off before it was sent")

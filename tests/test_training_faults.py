@@ -32,15 +32,29 @@ RUN_TIMEOUT = 180
 
 pytestmark = pytest.mark.slow
 
+# The trainer as `python -m training`, except that every fsync first waits 0.3 s: the checkpoint temp file then
+# lives long enough for a poll-and-kill to land before os.replace, on any disk. The write path itself is unchanged.
+SLOW_FSYNC = """
+import os, sys, time
+real_fsync = os.fsync
+def fsync(fd):
+    time.sleep(0.3)
+    real_fsync(fd)
+os.fsync = fsync
+from training.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
 
 class Trainer:
     """One `python -m training` child process, its stderr captured in a file we can watch while it runs."""
 
-    def __init__(self, out: Path, data_root: Path, *extra: str, preexec_fn=None) -> None:
+    def __init__(self, out: Path, data_root: Path, *extra: str, preexec_fn=None, slow_fsync: bool = False) -> None:
         logs = out.parent.with_name(out.parent.name + "-logs")  # beside, not inside: the folder may be read-only
         logs.mkdir(exist_ok=True)
         self.out, self.log = out, logs / f"stderr-{time.monotonic_ns()}.txt"
-        cmd = [sys.executable, "-m", "training", *SMALL_RUN, "--data-dir", str(data_root), "--out", str(out), *extra]
+        entry = ["-c", SLOW_FSYNC] if slow_fsync else ["-m", "training"]
+        cmd = [sys.executable, *entry, *SMALL_RUN, "--data-dir", str(data_root), "--out", str(out), *extra]
         with self.log.open("wb") as err:
             self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=preexec_fn)
 
@@ -83,14 +97,14 @@ def kill_during_checkpoint_write(t: Trainer) -> bool:
 
 
 def kill_during_some_checkpoint_write(t: Trainer, out: Path, data_root: Path, extra: list[str]) -> tuple[bool, int]:
-    """Try up to three runs until a kill lands mid-write (the race with os.replace is usually won on the first)."""
+    """Try up to three runs until a kill lands mid-write (with the slowed fsync the first one normally does)."""
     for _ in range(3):
         hit = kill_during_checkpoint_write(t)
         code = t.proc.wait(timeout=RUN_TIMEOUT)
         if hit:
             return True, code
         extra = resume_args(out.with_suffix(".ckpt"))
-        t = Trainer(out, data_root, *extra)
+        t = Trainer(out, data_root, *extra, slow_fsync=True)
     return False, t.kill()
 
 
@@ -144,7 +158,7 @@ def test_sigkill_at_random_moments_then_resume_matches_uninterrupted_run(tmp_pat
     out, ckpt = tmp_path / "m.safetensors", tmp_path / "m.ckpt"
     kills, hit_mid_write, extra = 0, False, []
     for plan in ("random", "random", "checkpoint-write", "random"):
-        t = Trainer(out, data_root, *extra)
+        t = Trainer(out, data_root, *extra, slow_fsync=plan == "checkpoint-write")
         if plan == "random":
             t.wait_for("data:")  # past the imports: the kill lands in training, evaluation or a write
             time.sleep(rng.uniform(0.0, 2.5))

@@ -29,7 +29,7 @@ class TrainSettings:
     weight_decay: float = 0.0
     optimizer: str = "adam"
     scheduler: str = "onecycle"
-    augment: str = "none"
+    augment: str = "affine"
     amp: bool = False
     seed: int = 0
     device: str = "auto"
