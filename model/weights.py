@@ -62,6 +62,12 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, read in blocks."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def _checksum(tensors: dict[str, torch.Tensor], config_json: str, provenance_json: str) -> str:
     """sha256 over the config, provenance and every tensor's bytes, so tampering is caught on load."""
     h = hashlib.sha256(config_json.encode() + b"\0" + provenance_json.encode())

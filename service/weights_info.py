@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from importlib import metadata
@@ -10,16 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from model import MLP
+from model.weights import file_sha256
 
 SERVING_LIBRARIES = ("torch", "numpy", "flask", "werkzeug", "gunicorn", "pillow", "prometheus-client", "safetensors")
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def serving_libraries() -> dict[str, str]:
@@ -53,6 +45,6 @@ def describe(model: MLP, info: dict[str, Any], path: Path, model_name: str) -> d
                          "parameters": model.parameter_count(), "config": info["config"]},
         "training": info["provenance"],
         "metrics": read_metrics(path.parent / "metrics.json"),
-        "weights": {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_of(path)},
+        "weights": {"file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)},
         "libraries": {"serving": serving_libraries(), "training": info["provenance"].get("libraries", {})},
     }

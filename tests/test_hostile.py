@@ -192,30 +192,34 @@ def test_every_case_through_live_gunicorn(server, corpus, good):
     assert not failures, f"{len(failures)} of {len(corpus)} cases misbehave:\n" + "\n".join(failures)
 
 
-def test_a_keep_alive_connection_survives_or_is_closed_openly_after_an_over_limit_body(server, corpus, good):
-    """After a 413 for an over-limit body the server must say `Connection: close` or keep serving the connection:
-    a client that reuses a connection the server announced as kept alive must not find it dead."""
-    case, (control, digit) = next(c for c in corpus if c.name == "body_over_size_limit"), good
-    for _ in range(5):
-        conn = http.client.HTTPConnection("127.0.0.1", server, timeout=60)
+@pytest.mark.parametrize("kind", ["unread_1MB_text_plain_415", "over_limit_413"])
+def test_a_kept_alive_connection_is_not_dropped_after_an_error_that_leaves_the_body_unread(server, corpus, good, kind):
+    """An answer that announces keep-alive must leave the connection usable. gunicorn 27 drains at most 64 KiB of a
+    body the app did not read, then closes silently: a client reusing the connection finds it dead."""
+    if kind == "over_limit_413":
+        case = next(c for c in corpus if c.name == "body_over_size_limit")
+    else:
+        case = Case(kind, "raw", b"x" * 1_000_000, "text/plain", status=415, code="unsupported_media_type")
+    control, digit = good
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=60)
+    try:
         method, path, headers, body = case.request()
         try:
             conn.request(method, path, body=body, headers=headers)
         except (BrokenPipeError, ConnectionResetError):
-            conn.close()
-            continue  # cut off mid-upload: the client knows the connection is gone; try again
-        r = conn.getresponse()
-        r.read()
-        assert r.status == 413
-        if r.will_close:
-            return conn.close()
+            pytest.skip("the upload was cut off mid-send, so the client knows the connection is gone")
+        first = conn.getresponse()
+        first.read()
+        assert first.status == case.status
+        if first.will_close:
+            return
         method, path, headers, body = control.request()
         try:
             conn.request(method, path, body=body, headers=headers)
             again = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
-            pytest.fail(f"413 said keep-alive (Connection: {r.getheader('Connection')}), then the next request got "
-                        f"{exc!r}")
+            pytest.fail(f"{first.status} said Connection: {first.getheader('Connection')}, then the next request on "
+                        f"the connection got {exc!r}")
         assert again.status == 200 and json.loads(again.read())["digit"] == digit
-        return conn.close()
-    pytest.skip("every over-limit upload was cut off before it was sent")
+    finally:
+        conn.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -29,6 +30,7 @@ EPOCHS = 6
 SMALL_RUN = ["--hidden", "64", "--epochs", str(EPOCHS), "--subset", "6000", "--val-size", "1000", "--batch-size", "32",
              "--threads", "1", "--no-progress"]
 RUN_TIMEOUT = 180
+EPOCH_LINE = re.compile(r"epoch +\d+/\d+ .*? ([\d.]+)s +[\d,]+ samples/s")
 
 pytestmark = pytest.mark.slow
 
@@ -153,16 +155,37 @@ def resume_args(ckpt: Path) -> list[str]:
     return ["--resume", str(ckpt)]
 
 
+def epochs_done(ckpt: Path) -> int:
+    return load_checkpoint(ckpt)["epoch"] if ckpt.exists() else 0
+
+
+def kill_at_a_random_moment(t: Trainer, rng: random.Random, remaining: int) -> int:
+    """SIGKILL somewhere in a random one of the epochs this run has left: training, evaluation or a checkpoint write.
+    Timed from the run's own epoch lines, so it lands mid-run on a fast machine and on a loaded one."""
+    n = rng.randrange(min(remaining, 2))  # epochs this run may finish before the kill: 0 or 1
+    if n == 0:
+        t.wait_for("data:")
+        time.sleep(rng.uniform(0.0, 1.0))
+    else:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while len(EPOCH_LINE.findall(t.stderr)) < n and t.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        lines = EPOCH_LINE.findall(t.stderr)
+        time.sleep(rng.uniform(0.0, 1.5 * float(lines[-1]) if lines else 0.5))
+    return t.kill()
+
+
 def test_sigkill_at_random_moments_then_resume_matches_uninterrupted_run(tmp_path, data_root, reference):
     rng = random.Random(20240605)
     out, ckpt = tmp_path / "m.safetensors", tmp_path / "m.ckpt"
     kills, hit_mid_write, extra = 0, False, []
     for plan in ("random", "random", "checkpoint-write", "random"):
+        remaining = EPOCHS - epochs_done(ckpt)
+        if remaining < 1:
+            break
         t = Trainer(out, data_root, *extra, slow_fsync=plan == "checkpoint-write")
         if plan == "random":
-            t.wait_for("data:")  # past the imports: the kill lands in training, evaluation or a write
-            time.sleep(rng.uniform(0.0, 2.5))
-            code = t.kill()
+            code = kill_at_a_random_moment(t, rng, remaining)
         else:
             hit_mid_write, code = kill_during_some_checkpoint_write(t, out, data_root, extra)
         kills += code == -signal.SIGKILL

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import pickle
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from model.weights import file_sha256
 from training.errors import UsageError
 from training.idx import write_idx
 
@@ -43,17 +43,9 @@ def hub_pickle_path() -> Path:
     return path
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def read_hub_pickle(path: Path) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Check the pickle's sha256, then load (train, validation, test) arrays with a restricted unpickler."""
-    digest = sha256_file(path)
+    digest = file_sha256(path)
     if digest != PICKLE_SHA256:
         raise UsageError(f"{path}: sha256 {digest} does not match the expected {PICKLE_SHA256}; refusing to unpickle it")
     with gzip.open(path, "rb") as fh:
