@@ -241,7 +241,8 @@ def markdown(args, f: dict, info: dict, ok: bool) -> str:
     return (f"{START}\n### Soak: {'passed' if ok else 'FAILED'}\n\n"
             f"Command: `python benchmarks/soak.py --seconds {args.seconds:g} --clients {args.clients}`; "
             f"{args.warmup:g} s warm-up, then {args.seconds:g} s measured. {f['cases']} corpus cases, half the "
-            f"requests good images, half hostile ones; gunicorn with service/gunicorn_conf.py on 127.0.0.1.\n\n"
+            f"requests good images, half hostile ones; gunicorn with service/gunicorn_conf.py on 127.0.0.1, serving "
+            f"{f['weights']}.\n\n"
             f"{machine_line(info)} The CPU was shared with the clients (same machine) and with other work, "
             f"so throughput and latency are a floor; the pass/fail figures do not depend on speed.\n\n{table}\n{END}")
 
@@ -277,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
             stop(server)
             log = (Path(tmp) / "gunicorn.log").read_text(errors="replace")
     figures, ok = summarise(args, tally, seconds, rss_start, rss_end, restarts, len(cases))
+    figures["weights"] = (f"`{args.weights.relative_to(REPO) if args.weights.is_relative_to(REPO) else args.weights}`"
+                          if args.weights.is_file() else "a random 784-800-10 model (no trained weights found)")
     section = markdown(args, figures, info, ok)
     print(section)
     if tally.dropped:

@@ -28,10 +28,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (pages_bp, api.bp, v2.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
     metrics.init_app(app)
+    app.after_request(_drain_unread_body)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _drain_unread_body(response):
+    """Read what the view left of the body (e.g. after an error), so the kept-alive connection stays usable."""
+    length = request.content_length or 0
+    if 0 < length <= current_app.config["MAX_CONTENT_LENGTH"]:
+        request.stream.exhaust()
+    return response  # a larger body is never read: gunicorn_conf.pre_request closes that connection
 
 
 def _api_error(err: ApiError):

@@ -31,6 +31,15 @@ def _too_large(width: int, height: int, max_pixels: int) -> ApiError:
     return ApiError(413, "image_too_large", f"image is {width}×{height} pixels; the limit is {max_pixels:,} pixels")
 
 
+# File signatures of the formats we read: a file that starts like one of them but fails to parse is corrupt (400),
+# not of another kind (415).
+SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def _looks_like_ours(data: bytes) -> bool:
+    return data.startswith(SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
 def _identify(data: bytes, max_pixels: int) -> Image.Image:
     """Read only the header: the format and the declared size."""
     if not data:
@@ -38,6 +47,8 @@ def _identify(data: bytes, max_pixels: int) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
+        if _looks_like_ours(data):
+            raise ApiError(400, "invalid_image", "the image is corrupt or truncated") from None
         raise ApiError(415, "unsupported_media_type", "not an image format we read (PNG, JPEG, GIF, BMP, WebP, TIFF)")
     except Image.DecompressionBombError as exc:
         raise ApiError(413, "image_too_large", str(exc)) from exc

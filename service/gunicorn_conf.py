@@ -20,6 +20,7 @@ import tempfile
 from service.settings import SERVER_SETTINGS, from_env
 
 _s = from_env(SERVER_SETTINGS)
+_max_body = from_env()["MAX_CONTENT_LENGTH"]
 
 bind = f"{_s['HOST']}:{_s['PORT']}"
 workers = _s["WORKERS"]
@@ -44,6 +45,13 @@ def _multiproc_dir() -> str:
 
 
 _multiproc_dir()
+
+
+def pre_request(worker, req):
+    """A body over the limit is answered 413 unread; say Connection: close rather than drop the connection later."""
+    length = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), "0")
+    if not length.isdigit() or int(length) > _max_body:
+        req.must_close = True
 
 
 def post_fork(server, worker):

@@ -13,3 +13,4 @@ try:
     app = create_app()
 except (StartupError, ValueError) as exc:  # ValueError: a setting that does not parse
     raise SystemExit(f"digits service: cannot start: {exc}") from None
+app.debug = False  # never the interactive debugger in production, whatever FLASK_DEBUG says

