@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from model import MLP, LayerTrace
+from service.ood import CheckResult, OodChecks
 
 LN_CLASSES = math.log(10)  # entropy of the uniform distribution over 10 digits
 
@@ -33,36 +34,42 @@ class Prediction:
     uncertain: np.ndarray  # (B,) bool
     layers: list[LayerTrace] = field(default_factory=list)  # every layer's z and a (numpy), when asked for
     top: list[TopNeurons] = field(default_factory=list)  # per hidden layer, when asked for
+    checks: list[CheckResult] = field(default_factory=list)  # out-of-distribution scores, when the stats exist
 
 
 class Predictor:
     """Wraps the model: runs it under inference mode and flags answers it should not be sure of."""
 
-    def __init__(self, model: MLP, uncertain_below: float = 0.6, entropy_above: float = 0.35) -> None:
+    def __init__(self, model: MLP, uncertain_below: float = 0.6, entropy_above: float = 0.35,
+                 ood: OodChecks | None = None) -> None:
         self.model = model.eval()
-        self.uncertain_below, self.entropy_above = uncertain_below, entropy_above
+        self.uncertain_below, self.entropy_above, self.ood = uncertain_below, entropy_above, ood
 
     def predict(self, pixels: np.ndarray, layers: bool = False, top: int = 0) -> Prediction:
         """Classify pixels (B, 28, 28) or (B, 784), float32 in [0, 1]; add traces or top-k neurons when asked."""
         x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).reshape(len(pixels), -1)  # (B, 784)
         if top:
             traces, top_neurons = self._top_neurons(x, top)
-        elif layers:
+        elif layers or self.ood:
             with torch.inference_mode():
                 traces, top_neurons = self.model.trace(x), []
         else:
             with torch.inference_mode():
                 probs = torch.softmax(self.model(x), dim=1)  # (B, 10)
             return self._judge(probs.numpy(), [], [])
+        checks = self.ood.check(x, traces[-2].a.detach()) if self.ood else []
         shown = [LayerTrace(t.name, t.activation, t.z.detach().numpy(), t.a.detach().numpy()) for t in traces]
-        return self._judge(shown[-1].a, shown if layers else [], top_neurons)
+        return self._judge(shown[-1].a, shown if layers else [], top_neurons, checks)
 
-    def _judge(self, probs: np.ndarray, layers: list[LayerTrace], top: list[TopNeurons]) -> Prediction:
-        """Pick the digit and decide whether the answer is too unsure to be trusted."""
+    def _judge(self, probs: np.ndarray, layers: list[LayerTrace], top: list[TopNeurons],
+               checks: list[CheckResult] = ()) -> Prediction:
+        """Pick the digit and decide whether the answer is too unsure to be trusted, or its input unlike a digit."""
         entropy = -(probs * np.log(np.clip(probs, 1e-12, None))).sum(axis=1) / LN_CLASSES  # (B,)
         confidence = probs.max(axis=1)
         uncertain = (confidence < self.uncertain_below) | (entropy > self.entropy_above)
-        return Prediction(probs.argmax(axis=1), probs, entropy, uncertain, layers, top)
+        for check in checks:
+            uncertain |= check.flagged
+        return Prediction(probs.argmax(axis=1), probs, entropy, uncertain, layers, top, list(checks))
 
     def _top_neurons(self, x: torch.Tensor, k: int) -> tuple[list[LayerTrace], list[TopNeurons]]:
         """Gradient × activation: a_i · ∂z_d/∂a_i for the winning digit d (for the last layer, a_i · W_out[d, i])."""

@@ -47,7 +47,7 @@ def rounded(x: np.ndarray) -> list:
 
 
 def prediction_dicts(pred: Prediction, options: Options, inputs: list[dict] | None = None) -> list[dict[str, Any]]:
-    """One answer per image: digit, confidence, probabilities, uncertain; layers, top neurons and input if asked."""
+    """One answer per image: digit, confidence, probabilities, uncertain, checks; layers, top neurons, input if asked."""
     probs = rounded(pred.probabilities)
     answers = [{"digit": int(d), "confidence": max(p), "probabilities": p, "uncertain": bool(u)}
                for d, p, u in zip(pred.digits, probs, pred.uncertain)]
@@ -58,7 +58,14 @@ def prediction_dicts(pred: Prediction, options: Options, inputs: list[dict] | No
             answer["top"] = _top(pred, i)
         if options.input and inputs is not None:
             answer["input"] = inputs[i]
+        if pred.checks:
+            answer["checks"] = _checks(pred, i)
     return answers
+
+
+def _checks(pred: Prediction, i: int) -> dict[str, dict[str, Any]]:
+    return {c.name: {"score": round(float(c.score[i]), 4), "threshold": round(c.threshold, 4),
+                     "flagged": bool(c.flagged[i])} for c in pred.checks}
 
 
 def _layers(pred: Prediction, i: int) -> list[dict[str, Any]]:

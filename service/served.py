@@ -12,6 +12,7 @@ from model import WeightsError, load_weights
 from service.inference import Prediction, Predictor
 from service.inputs import Inputs
 from service.neurons import Neurons
+from service.ood import load_ood
 from service.png import png_data_url
 from service.preprocess import preprocess
 from service.respond import Options, prediction_dicts
@@ -35,7 +36,8 @@ class ServedModel:
             raise StartupError(str(exc)) from None
         self.name = config["MODEL_NAME"]
         self.model = model
-        self.predictor = Predictor(model, config["UNCERTAIN_BELOW"], config["UNCERTAIN_ENTROPY_ABOVE"])
+        ood = load_ood(path, model, config["OOD_PERCENTILE"]) if config["OOD"] else None
+        self.predictor = Predictor(model, config["UNCERTAIN_BELOW"], config["UNCERTAIN_ENTROPY_ABOVE"], ood)
         self.neurons = Neurons(model, path.parent / "top_images.safetensors")
         self.description = describe(model, info, path, self.name)
         log.info("serving %s (%s, %d parameters)", path, model.config.layer_sizes, model.parameter_count())

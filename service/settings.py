@@ -18,6 +18,22 @@ class Setting:
     help: str
 
 
+def on_off(raw: str) -> bool:
+    """Parse on/off (or 1/0, true/false)."""
+    value = raw.strip().lower()
+    if value not in ("on", "off", "1", "0", "true", "false"):
+        raise ValueError(raw)
+    return value in ("on", "1", "true")
+
+
+def percentile(raw: str) -> float:
+    """Parse a percentile above 0 and at most 100."""
+    value = float(raw)
+    if not 0 < value <= 100:
+        raise ValueError(raw)
+    return value
+
+
 SETTINGS = (
     Setting("WEIGHTS_PATH", "artifacts/model.safetensors", "DIGITS_WEIGHTS", str, "weights file to serve"),
     Setting("MAX_CONTENT_LENGTH", 4 * 1024 * 1024, "MAX_CONTENT_LENGTH", int, "largest request body in bytes (413 above)"),
@@ -26,6 +42,10 @@ SETTINGS = (
             "flag an answer uncertain when its top probability is below this"),
     Setting("UNCERTAIN_ENTROPY_ABOVE", 0.35, "DIGITS_UNCERTAIN_ENTROPY_ABOVE", float,
             "… or when the entropy of its probabilities, divided by ln 10, is above this"),
+    Setting("OOD", True, "DIGITS_OOD", on_off,
+            "… or when its input is unlike the training digits (feature_stats.safetensors beside the weights): on/off"),
+    Setting("OOD_PERCENTILE", None, "DIGITS_OOD_PERCENTILE", percentile,
+            "percentile of the validation images' scores above which an input is unlike them (default: as trained)"),
     Setting("TOP_LIMIT", 64, "DIGITS_TOP_LIMIT", int, "largest k accepted by ?top=k"),
     Setting("MODEL_NAME", "mnist-mlp", "DIGITS_MODEL_NAME", str, "model name in the Open Inference Protocol (/v2)"),
 )

@@ -9,7 +9,10 @@ import threading
 class StepBoundaryInterrupt:
     """While active, a first SIGINT only sets a flag that check() turns into KeyboardInterrupt; a second one acts at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, repeat_stops_at_once: bool = True) -> None:
+        # Under torchrun each worker gets Ctrl-C twice (from the terminal and forwarded by torchrun): there a repeat
+        # must not cut a step in half.
+        self.repeat_stops_at_once = repeat_stops_at_once
         self.requested, self._previous, self._installed = False, None, False
 
     def __enter__(self) -> "StepBoundaryInterrupt":
@@ -23,7 +26,7 @@ class StepBoundaryInterrupt:
             self._installed = False
 
     def _handle(self, signum, frame) -> None:
-        if self.requested:
+        if self.requested and self.repeat_stops_at_once:
             raise KeyboardInterrupt
         self.requested = True
 

@@ -22,6 +22,7 @@ from training.data import load_mnist, resolve_root, split_validation, to_inputs
 from training.device import pick_device
 from training.errors import UsageError
 from training.excitations import save_top_images
+from training.feature_stats import FILE_NAME as FEATURE_STATS, save_feature_stats
 from training.interrupts import StepBoundaryInterrupt
 from training.loop import EpochProgress, confusion_matrix, epoch_order, evaluate, train_epoch
 from training.optim import make_optimizer, make_scheduler
@@ -66,7 +67,7 @@ class Run:
         self.history: list[dict[str, float]] = []
         self.start_epoch, self.progress = 0, EpochProgress()
         self.best: tuple[float, dict[str, torch.Tensor]] | None = None
-        self.interrupt = StepBoundaryInterrupt()
+        self.interrupt = StepBoundaryInterrupt(repeat_stops_at_once=not self.d.enabled)
         self.scalars = Scalars(s.tensorboard if self.d.is_main else None)
 
     def load_data(self) -> None:
@@ -218,9 +219,10 @@ class Run:
             write_metrics(self.s.beside_weights("metrics.json"), metrics)
             plot_history(self.s.beside_weights("training_curves.png"), self.history)
             save_top_images(self.s.beside_weights("top_images.safetensors"), self.model.cpu(), self.test_images)
+            save_feature_stats(self.s.beside_weights(FEATURE_STATS), self.model, self.train_x, self.train_y, self.val_x, out)
         except OSError as exc:
             raise UsageError(f"cannot write {exc.filename or out}: {exc.strerror}; previous files were left as they were") from None
-        _log(f"saved {out} (+ metrics.json, training_curves.png, top_images.safetensors beside it)", self.d)
+        _log(f"saved {out} (+ metrics.json, training_curves.png, top_images.safetensors, {FEATURE_STATS} beside it)", self.d)
 
 
 def run(s: TrainSettings) -> dict[str, Any]:

@@ -1,0 +1,103 @@
+"""OodChecks: is an input unlike the digits the model was trained on? Scored from feature_stats.safetensors.
+
+training/feature_stats.py writes the file beside the weights: a Mahalanobis check on the last hidden layer
+(Lee et al., 2018) and a pixel check (distance from the nearest digit's PCA subspace), each with a threshold
+taken at a high percentile of the validation images' scores.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+
+from model import MLP
+from model.weights import file_sha256
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "feature_stats.safetensors"
+FORMAT = "digits-feature-stats/1"
+TENSORS = ("means", "precision", "threshold", "val_scores", "pixel_means", "pixel_components", "pixel_threshold",
+           "pixel_val_scores")
+
+
+@dataclass
+class CheckResult:
+    """One check's scores for a batch and the threshold above which an input is flagged."""
+
+    name: str
+    score: np.ndarray  # (B,)
+    threshold: float
+
+    @property
+    def flagged(self) -> np.ndarray:
+        return self.score > self.threshold  # (B,) bool
+
+
+class OodChecks:
+    """The statistics, turned into what a request needs: whitened class means and per-class pixel bases."""
+
+    def __init__(self, stats: dict[str, torch.Tensor], percentile: float | None = None) -> None:
+        self.whiten = torch.linalg.cholesky(stats["precision"].double()).float()  # (n, n): P = L Lᵀ
+        self.centres = stats["means"] @ self.whiten  # (10, n), class means in whitened space
+        self.pixel_means, self.pixel_bases = stats["pixel_means"], stats["pixel_components"]  # (10, 784), (10, 784, k)
+        self.threshold = _threshold(stats, "", percentile)
+        self.pixel_threshold = _threshold(stats, "pixel_", percentile)
+
+    @torch.inference_mode()
+    def check(self, x: torch.Tensor, hidden: torch.Tensor) -> list[CheckResult]:
+        """Score pixels x (B, 784) and last-hidden activations (B, n): min over classes for both checks."""
+        distance = torch.cdist(hidden.float() @ self.whiten, self.centres).pow(2).min(dim=1).values  # (B,)
+        d = x[:, None, :] - self.pixel_means  # (B, 10, 784)
+        kept = torch.einsum("bcp,cpk->bck", d, self.pixel_bases)  # (B, 10, k)
+        residual = (d.pow(2).sum(-1) - kept.pow(2).sum(-1)).min(dim=1).values.clamp_min(0)  # (B,)
+        return [CheckResult("mahalanobis", distance.numpy(), self.threshold),
+                CheckResult("pixel_residual", residual.numpy(), self.pixel_threshold)]
+
+
+def _threshold(stats: dict[str, torch.Tensor], prefix: str, percentile: float | None) -> float:
+    """The stored threshold, or the given percentile of the stored validation scores."""
+    if percentile is None:
+        return float(stats[f"{prefix}threshold"])
+    return float(torch.quantile(stats[f"{prefix}val_scores"].double(), percentile / 100))
+
+
+def load_ood(weights_path: Path, model: MLP, percentile: float | None = None) -> OodChecks | None:
+    """Load the statistics beside the weights; None (logged) when absent, unreadable or made for other weights."""
+    path = weights_path.parent / FILE_NAME
+    if not path.is_file():
+        log.info("no %s beside the weights: uncertainty from the probabilities alone", FILE_NAME)
+        return None
+    try:
+        with safe_open(str(path), "pt") as fh:
+            meta, stats = fh.metadata() or {}, {k: fh.get_tensor(k) for k in fh.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        log.warning("ignoring %s: unreadable (%s)", path, exc)
+        return None
+    problem = _mismatch(meta, stats, weights_path, model)
+    if problem:
+        log.warning("ignoring %s: %s", path, problem)
+        return None
+    return OodChecks(stats, percentile)
+
+
+def _mismatch(meta: dict[str, str], stats: dict[str, torch.Tensor], weights_path: Path, model: MLP) -> str | None:
+    """Why these statistics cannot be used with this model, or None."""
+    if meta.get("format") != FORMAT:
+        return f"format {meta.get('format')!r}, expected {FORMAT!r}"
+    if set(TENSORS) - set(stats):
+        return f"missing tensors {sorted(set(TENSORS) - set(stats))}"
+    if meta.get("weights_sha256") != file_sha256(weights_path):
+        return f"made for other weights (sha256 {meta.get('weights_sha256', '?')[:12]}…), a stale file"
+    n = model.config.hidden[-1]
+    shapes = {"means": (10, n), "precision": (n, n), "pixel_means": (10, 784)}
+    if meta.get("layer") != model.layer_names[-2] or any(tuple(stats[k].shape) != s for k, s in shapes.items()):
+        return f"statistics do not fit layer {model.layer_names[-2]} ({n} neurons)"
+    if not all(torch.isfinite(t).all() for t in stats.values()):
+        return "statistics are not finite (a digit missing from the training images?)"
+    return None
