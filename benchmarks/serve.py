@@ -36,7 +36,7 @@ BENCH_HEADING = "## Benchmark"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    p.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    p.add_argument("--threads", type=int, default=1, help="gthread threads per worker (as make serve)")
     p.add_argument("--clients", type=int, default=16, help="concurrent keep-alive connections")
     p.add_argument("--seconds", type=float, default=8.0, help="duration of each scenario")
     p.add_argument("--batch", type=int, default=64, help="images per request on the batch path")

@@ -55,7 +55,7 @@ SERVER_SETTINGS = (
     Setting("HOST", "0.0.0.0", "HOST", str, "address to listen on"),
     Setting("PORT", 8000, "PORT", int, "port to listen on"),
     Setting("WORKERS", 2, "WORKERS", int, "gunicorn worker processes, one model copy and one inference thread each"),
-    Setting("THREADS", 4, "THREADS", int, "connections each worker serves at once (gthread worker; keep-alive)"),
+    Setting("THREADS", 1, "THREADS", int, "requests each worker runs at once (gthread worker: idle keep-alive connections wait in its poller, not in a thread)"),
     Setting("TIMEOUT", 30, "TIMEOUT", int, "seconds a request may take before gunicorn restarts its worker"),
 )
 
