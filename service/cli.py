@@ -16,6 +16,7 @@ import numpy as np
 from model import WeightsError, load_weights
 from service.errors import ApiError
 from service.inference import Predictor
+from service.served import make_predictor
 from service.preprocess import preprocess
 from service.respond import MODES, Options, prediction_dicts
 from service.settings import from_env
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     except (WeightsError, ValueError) as exc:
         print(f"digits: error: {exc}", file=sys.stderr)
         return 2
-    predictor = Predictor(model, settings["UNCERTAIN_BELOW"], settings["UNCERTAIN_ENTROPY_ABOVE"])
+    predictor = make_predictor(model, Path(args.weights), settings)
     options = Options(activations=args.activations, mode=args.mode)
     failed = 0
     for path in args.images:
