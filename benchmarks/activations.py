@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import DOCS, machine, table, write_results  # noqa: E402
+from benchmarks.common import DOCS, machine, report, table  # noqa: E402
 from model import MLP, load_weights  # noqa: E402
 from training.data import load_mnist, resolve_root, to_inputs  # noqa: E402
 from training.settings import TrainSettings  # noqa: E402
@@ -106,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     md = table((f"activation (784-{args.hidden}-10, {args.epochs} epochs)", "init", "test accuracy (%)",
                 "training seconds", "dead / saturated / single-piece neurons"), rows)
     plot(args.plot, results)
-    command = "python benchmarks/activations.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(md)
-    print(f"written to {write_results('activations', command.strip(), info, md, results)} and {args.plot}")
+    report("activations", argv, info, md, results, args.plot)
     return 0
 
 

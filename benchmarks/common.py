@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -51,4 +52,13 @@ def write_results(name: str, command: str, info: dict[str, Any], markdown: str, 
     md = RESULTS / f"{name}.md"
     md.write_text(f"Command: `{command}`\n\n{machine_line(info)}\n\n{markdown}\n")
     (RESULTS / f"{name}.json").write_text(json.dumps({"command": command, "machine": info, "results": data}, indent=2))
+    return md
+
+
+def report(name: str, argv: Sequence[str] | None, info: dict[str, Any], markdown: str, data: Any, *also: Path) -> Path:
+    """Print the table, write it with benchmarks/NAME.py's command line, and say where it (and ALSO) went."""
+    command = f"python benchmarks/{name}.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    print(markdown)
+    md = write_results(name, command.strip(), info, markdown, data)
+    print("written to " + " and ".join(str(p) for p in (md, *also)))
     return md

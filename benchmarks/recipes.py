@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import DOCS, machine, table, write_results  # noqa: E402
+from benchmarks.common import DOCS, machine, report, table  # noqa: E402
 
 
 def label(metrics: dict) -> str:
@@ -65,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     md = table(("run", "recipe", "test accuracy (%)", "best validation (%)", "best epoch", "training seconds",
                 "samples/s", "device"), rows)
     plot(args.plot, runs)
-    command = "python benchmarks/recipes.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(md)
-    print(f"written to {write_results('recipes', command.strip(), machine(), md, rows)} and {args.plot}")
+    report("recipes", argv, machine(), md, rows, args.plot)
     return 0
 
 

@@ -15,7 +15,6 @@ import http.client
 import io
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,9 @@ from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run as a script from a checkout: model/ and service/ import without installing
+
+from benchmarks import live_server  # noqa: E402
+
 BOUNDARY = "digitsbenchboundary"
 BENCH_HEADING = "## Benchmark"
 
@@ -72,29 +74,16 @@ def weights_to_serve(path: Path, tmp: Path) -> tuple[Path, str]:
     return save_weights(tmp / "random.safetensors", MLP(MLPConfig()).eval()), "random 784-800-10 ReLU (untrained)"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(weights: Path, port: int, args: argparse.Namespace, tmp: Path) -> subprocess.Popen:
-    env = {**os.environ, "DIGITS_WEIGHTS": str(weights), "PORT": str(port), "HOST": "127.0.0.1",
-           "WORKERS": str(args.workers), "THREADS": str(args.threads), "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"),
-           "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/readyz")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("benchmark: gunicorn did not start")
+    """gunicorn with the benchmark's workers and threads, ready to answer; exit with the reason if it does not start."""
+    extra = {"THREADS": str(args.threads), "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom")}
+    proc = live_server.start_gunicorn(weights, port, args.workers, extra_env=extra)
+    try:
+        live_server.wait_ready(port, proc, timeout=60)
+    except RuntimeError as exc:
+        live_server.stop(proc)
+        raise SystemExit(f"benchmark: gunicorn did not start ({exc})") from None
+    return proc
 
 
 def client_loop(port: int, path: str, body: bytes, ctype: str, stop: float, out: list[float], errors: list[int]):
@@ -186,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="digits-bench-") as tmp:
         weights, weights_name = weights_to_serve(args.weights, Path(tmp))
-        port = free_port()
+        port = live_server.free_port()
         server = start_server(weights, port, args, Path(tmp))
         try:
             rows = []
@@ -196,8 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:45s} {r['rps']:8,.0f} req/s {r['rps'] * n:9,.0f} img/s  p50 {r['p50_ms']:6.1f} ms  "
                       f"p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}", flush=True)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            live_server.stop(server)
     text = report(rows, args, weights_name, argv, (load_before, os.getloadavg()[0]))
     if str(args.out) != "-":
         write_section(args.out, text)

@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import random
 import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import machine, machine_line  # noqa: E402
+from benchmarks.live_server import free_port, start_gunicorn, stop, wait_ready  # noqa: E402
 from tests.hostile.make_corpus import Case, build_corpus  # noqa: E402
 
 MAX_RSS_GROWTH = 0.20
@@ -54,12 +51,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # --- the server ---------------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def weights_to_serve(path: Path, tmp: Path) -> Path:
     if path.is_file():
         return path
@@ -72,39 +63,12 @@ def weights_to_serve(path: Path, tmp: Path) -> Path:
     return save_weights(tmp / "random.safetensors", MLP(MLPConfig()).eval(), {"note": "random, for the soak test"})
 
 
-def start_gunicorn(weights: Path, port: int, workers: int | None, log: Path) -> subprocess.Popen:
-    """`gunicorn -c service/gunicorn_conf.py service.wsgi:app` with the project's settings, bound to 127.0.0.1."""
-    env = {**os.environ, "DIGITS_WEIGHTS": str(weights), "HOST": "127.0.0.1", "PORT": str(port),
-           "PYTHONPATH": str(REPO)}
-    if workers:
-        env["WORKERS"] = str(workers)
-    cmd = [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
-    with log.open("wb") as fh:
-        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"soak: gunicorn exited with status {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/readyz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("soak: gunicorn did not become ready")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
+def ready(port: int, server) -> None:
+    """Wait for gunicorn to answer /readyz; end the soak with the reason if it does not."""
     try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        wait_ready(port, server, timeout=120)
+    except RuntimeError as exc:
+        raise SystemExit(f"soak: {exc}") from None
 
 
 def workers_of(master: int) -> list[int]:
@@ -263,9 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="digits-soak-") as tmp:
         cases = build_corpus()
         port, weights = free_port(), weights_to_serve(args.weights, Path(tmp))
-        server = start_gunicorn(weights, port, args.workers, Path(tmp) / "gunicorn.log")
+        with (Path(tmp) / "gunicorn.log").open("wb") as fh:
+            server = start_gunicorn(weights, port, args.workers, fh)
         try:
-            wait_ready(port, server)
+            ready(port, server)
             drive(port, cases, args.clients, args.warmup, args.seed + 1)
             pids = workers_of(server.pid)
             rss_start = {p: rss_kib(p) for p in pids}

@@ -21,7 +21,7 @@ from torchvision import datasets, transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import machine, table, write_results  # noqa: E402
+from benchmarks.common import machine, report, table  # noqa: E402
 from model import MLP, MLPConfig  # noqa: E402
 from training.data import load_mnist, resolve_root, to_inputs  # noqa: E402
 from training.loop import EpochProgress, train_epoch  # noqa: E402
@@ -117,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         results[f"{kind}: {loader}"] = dataloader(root, args.batch_size, args.seed, args.workers, train)
     md = table((f"one epoch of 60,000 images, batch {args.batch_size}", "wall s", "CPU s", "samples/s", "speed-up"),
                rows(results))
-    command = "python benchmarks/train_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(md)
-    print(f"written to {write_results('train_speed', command.strip(), info, md, results)}")
+    report("train_speed", argv, info, md, results)
     return 0
 
 

@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from benchmarks.live_server import free_port, start_gunicorn, stop, wait_ready
 from tests.hostile.make_corpus import Case, Digits, build_corpus, encode
 
 REPO = Path(__file__).resolve().parent.parent
@@ -107,50 +102,12 @@ def test_uploads_are_never_written_under_their_own_names(client, corpus):
 # --- a live gunicorn ----------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/readyz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become ready")
-
-
-def start_gunicorn(weights: Path, port: int, workers: int = 2, log=subprocess.DEVNULL) -> subprocess.Popen:
-    """gunicorn exactly as `make serve` runs it, bound to loopback."""
-    env = {**os.environ, "DIGITS_WEIGHTS": str(weights), "HOST": "127.0.0.1", "PORT": str(port),
-           "WORKERS": str(workers), "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @pytest.fixture(scope="module")
 def server(trained_weights):
     port = free_port()
     proc = start_gunicorn(trained_weights, port)
     try:
-        wait_ready(port, proc)
+        wait_ready(port, proc, timeout=90)
         yield port
     finally:
         stop(proc)

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from benchmarks.live_server import GUNICORN, REPO, free_port, gunicorn_env, start_gunicorn, stop, wait_ready
 from service_fixtures import app, client, one_stroke  # noqa: F401  (fixtures)
-
-REPO = Path(__file__).resolve().parent.parent
-GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
 
 
 def samples(text: str, name: str) -> dict[tuple, float]:
@@ -26,29 +20,16 @@ def samples(text: str, name: str) -> dict[tuple, float]:
             for s in family.samples if s.name == name}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(weights: Path, port: int, tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "DIGITS_WEIGHTS": str(weights), "PORT": str(port), "HOST": "127.0.0.1", "WORKERS": "2",
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "PYTHONPATH": str(REPO)}
-
-
-def _wait_ready(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode()
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/readyz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("gunicorn did not become ready")
+def _start(weights: Path, port: int, tmp_path: Path) -> subprocess.Popen:
+    """gunicorn with 2 workers and its metric files under tmp_path; fail with its output if it does not come up."""
+    metrics = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    proc = start_gunicorn(weights, port, log=subprocess.PIPE, extra_env=metrics)
+    try:
+        wait_ready(port, proc, timeout=60)
+    except RuntimeError as exc:
+        stop(proc)  # the whole group has exited, so reading its output to the end cannot hang
+        pytest.fail(f"{exc}\n{proc.stdout.read().decode()}")
+    return proc
 
 
 def _request(port: int, method: str, path: str, body: bytes | None = None, ctype: str | None = None):
@@ -74,11 +55,9 @@ def test_metrics_count_requests_in_process(client):
 
 
 def test_gunicorn_serves_and_sums_metrics_over_workers(tiny_weights, tmp_path):
-    port = _free_port()
-    proc = subprocess.Popen(GUNICORN, cwd=REPO, env=_env(tiny_weights, port, tmp_path),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    port = free_port()
+    proc = _start(tiny_weights, port, tmp_path)
     try:
-        _wait_ready(port, proc)
         statuses = [_request(port, "POST", "/api/predict", one_stroke(), "image/png")[0] for _ in range(20)]
         assert statuses == [200] * 20
         status, text = _request(port, "GET", "/metrics")
@@ -89,8 +68,7 @@ def test_gunicorn_serves_and_sums_metrics_over_workers(tiny_weights, tmp_path):
         status, body = _request(port, "GET", "/nowhere")
         assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 @pytest.mark.parametrize("content", [None, b"not weights"], ids=["missing", "corrupt"])
@@ -98,8 +76,8 @@ def test_gunicorn_refuses_to_start_without_good_weights(tmp_path, content):
     weights = tmp_path / "model.safetensors"
     if content is not None:
         weights.write_bytes(content)
-    proc = subprocess.run(GUNICORN, cwd=REPO, env=_env(weights, _free_port(), tmp_path), capture_output=True,
-                          timeout=120)
+    env = gunicorn_env(weights, free_port(), PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    proc = subprocess.run(GUNICORN, cwd=REPO, env=env, capture_output=True, timeout=120)
     lines = proc.stderr.decode().strip().splitlines()
     assert proc.returncode != 0
     assert len(lines) == 1 and str(weights) in lines[0], lines

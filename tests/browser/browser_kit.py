@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from werkzeug.serving import make_server
+from tests.service_fixtures import live_server  # a package path: screenshot.py puts the repo, not tests/, on sys.path
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package: `apt-get install -y chromium chromium-driver`
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -20,14 +19,8 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 @contextmanager
 def serve(app):
     """Serve a Flask app on 127.0.0.1 and a free port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with live_server(app) as address:
+        yield f"http://{address}"
 
 
 def launch(playwright):
