@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scheduler", choices=SCHEDULERS, default=D.scheduler)
     t.add_argument("--augment", nargs="?", const="elastic", choices=("none", "affine", "elastic"), default=D.augment,
                    help="batched tensor augmentation; bare --augment means elastic (affine + elastic)")
+    t.add_argument("--outlier-weight", type=float, default=D.outlier_weight, metavar="LAMBDA",
+                   help="weight of outlier exposure: synthetic non-digits trained towards uniform; 0 disables")
     t.add_argument("--amp", action="store_true", help="bf16 mixed precision")
     t.add_argument("--seed", type=int, default=D.seed)
     t.add_argument("--device", choices=DEVICE_CHOICES, default=D.device, help="auto picks CUDA when present")

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from model.config import NUM_CLASSES
 from training.augment import augment_batch
+from training.outliers import training_loss
 
 
 @dataclass
@@ -40,7 +41,8 @@ def autocast(device: torch.device, enabled: bool):
 
 def train_epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor, opt: torch.optim.Optimizer,
                 sched, batch_size: int, progress: EpochProgress, augment: str = "none", amp: bool = False,
-                bar: tqdm | None = None, on_step: Callable[[EpochProgress], None] | None = None) -> float:
+                bar: tqdm | None = None, on_step: Callable[[EpochProgress], None] | None = None,
+                outlier_weight: float = 0.0) -> float:
     """Train one epoch from progress.step on; return the mean training loss."""
     model.train()
     starts = range(progress.step * batch_size, len(order), batch_size)
@@ -50,7 +52,7 @@ def train_epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, order: torch
         if augment != "none":
             xb = augment_batch(xb, use_elastic=augment == "elastic")
         with autocast(x.device, amp):
-            loss = F.cross_entropy(model(xb), yb)
+            loss = training_loss(model, xb, yb, outlier_weight, progress.step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

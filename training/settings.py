@@ -30,6 +30,7 @@ class TrainSettings:
     optimizer: str = "adam"
     scheduler: str = "onecycle"
     augment: str = "affine"
+    outlier_weight: float = 0.0  # outlier exposure, off by default: see docs/experiments.md
     amp: bool = False
     seed: int = 0
     device: str = "auto"

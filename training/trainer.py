@@ -167,7 +167,8 @@ class Run:
                    unit="batch", leave=False, disable=not (self.s.progress and self.d.is_main))
         with bar:
             loss = train_epoch(self.net, self.train_x, self.train_y, order, self.opt, self.sched, self.s.batch_size,
-                               self.progress, self.s.augment, self.s.amp, bar, on_step=self.interrupt.check)
+                               self.progress, self.s.augment, self.s.amp, bar, on_step=self.interrupt.check,
+                               outlier_weight=self.s.outlier_weight)
         samples = self.progress.samples * self.d.world_size
         loss = dist.mean_across(torch.tensor(loss, device=self.device), self.d).item()
         self.end_epoch(epoch, loss, samples, time.perf_counter() - t0)
