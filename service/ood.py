@@ -16,6 +16,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from model import MLP
+from model.ood import nearest_whitened_distance, subspace_residual
 from model.weights import file_sha256
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,8 @@ class OodChecks:
     @torch.inference_mode()
     def check(self, x: torch.Tensor, hidden: torch.Tensor) -> list[CheckResult]:
         """Score pixels x (B, 784) and last-hidden activations (B, n): min over classes for both checks."""
-        distance = torch.cdist(hidden.float() @ self.whiten, self.centres).pow(2).min(dim=1).values  # (B,)
-        d = x[:, None, :] - self.pixel_means  # (B, 10, 784)
-        kept = torch.einsum("bcp,cpk->bck", d, self.pixel_bases)  # (B, 10, k)
-        residual = (d.pow(2).sum(-1) - kept.pow(2).sum(-1)).min(dim=1).values.clamp_min(0)  # (B,)
+        distance = nearest_whitened_distance(hidden.float(), self.whiten, self.centres)  # (B,)
+        residual = subspace_residual(x, self.pixel_means, self.pixel_bases)  # (B,)
         return [CheckResult("mahalanobis", distance.numpy(), self.threshold),
                 CheckResult("pixel_residual", residual.numpy(), self.pixel_threshold)]
 

@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import save as st_save
 
 from model.mlp import MLP
+from model.ood import nearest_whitened_distance, subspace_residual
 from model.weights import atomic_write_bytes, file_sha256
 
 FILE_NAME = "feature_stats.safetensors"
@@ -55,7 +56,7 @@ def shared_precision(a: torch.Tensor, y: torch.Tensor, means: torch.Tensor, ridg
 def mahalanobis(a: torch.Tensor, means: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
     """min_c (a − μ_c)ᵀ P (a − μ_c) for each row (N,), via P = L Lᵀ: one n×n product per image."""
     L = torch.linalg.cholesky(precision.double())  # (n, n)
-    return torch.cdist(a.double() @ L, means.double() @ L).pow(2).min(dim=1).values
+    return nearest_whitened_distance(a.double(), L, means.double() @ L)
 
 
 def class_subspaces(x: torch.Tensor, y: torch.Tensor, k: int = PIXEL_COMPONENTS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,12 +71,8 @@ def class_subspaces(x: torch.Tensor, y: torch.Tensor, k: int = PIXEL_COMPONENTS)
 
 def pixel_residual(x: torch.Tensor, means: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
     """Squared distance (N,) of each image from the nearest class's subspace: ‖d‖² − ‖Vᵀd‖², d = x − mean."""
-    out = []
-    for i in range(0, len(x), PIXEL_BATCH):
-        d = x[i:i + PIXEL_BATCH].double().cpu()[:, None, :] - means  # (b, 10, 784)
-        kept = torch.einsum("bcp,cpk->bck", d, bases)  # (b, 10, k)
-        out.append((d.pow(2).sum(-1) - kept.pow(2).sum(-1)).min(dim=1).values.clamp_min(0))
-    return torch.cat(out)
+    return torch.cat([subspace_residual(x[i:i + PIXEL_BATCH].double().cpu(), means, bases)
+                      for i in range(0, len(x), PIXEL_BATCH)])
 
 
 def feature_stats(model: MLP, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor) -> dict[str, torch.Tensor]:
