@@ -50,7 +50,7 @@ _multiproc_dir()
 def pre_request(worker, req):
     """A body over the limit is answered 413 unread; say Connection: close rather than drop the connection later."""
     length = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), "0")
-    if not length.isdigit() or int(length) > _max_body:
+    if not length.isdecimal() or int(length) > _max_body:
         req.must_close = True
 
 

@@ -136,6 +136,8 @@ def _shrink(img: Image.Image) -> tuple[Image.Image, int]:
 def _to_array(img: Image.Image) -> np.ndarray:
     """Grayscale (H, W) float32 in [0, 1]."""
     a = np.asarray(img)  # (H, W)
+    if img.mode == "F" and not np.isfinite(a).all():  # float TIFFs can hold NaN or Infinity
+        raise ApiError(400, "invalid_image", "the image has NaN or infinite pixels")
     if img.mode == "L":
         return a * np.float32(1 / 255)
     top = float(a.max()) if a.size else 0.0

@@ -30,7 +30,7 @@ def parse_options(args: Mapping[str, str], top_limit: int) -> Options:
     if mode not in MODES:
         raise ApiError(400, "invalid_parameter", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     top = args.get("top", "0")
-    if not top.isdigit() or int(top) > top_limit:
+    if not top.isdecimal() or int(top) > top_limit:  # isdigit() would admit '²', which int() refuses
         raise ApiError(400, "invalid_parameter", f"top must be a whole number from 0 to {top_limit}, not {top!r}")
     return Options(_flag(args, "activations"), int(top), _flag(args, "input"), mode)
 

@@ -10,6 +10,7 @@ followed by the bytes; in JSON they are strings (here: base64 or data URLs of en
 from __future__ import annotations
 
 import json
+import math
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +72,7 @@ def parse_request(body: bytes, header_length: str | None) -> InferRequest:
 def _header_size(header_length: str | None, body_size: int) -> int:
     if header_length is None:
         return body_size
-    if not header_length.isdigit() or int(header_length) > body_size:
+    if not header_length.isdecimal() or int(header_length) > body_size:
         raise _bad(f"{HEADER} must be a whole number no larger than the body ({body_size} bytes)")
     return int(header_length)
 
@@ -125,7 +126,7 @@ def _is_dim(d: Any) -> bool:
 
 
 def _count(shape: list[int]) -> int:
-    return int(np.prod(shape, dtype=np.int64)) if shape else 1
+    return math.prod(shape)  # a Python int: no int64 wrap-around for huge declared shapes
 
 
 def _json_data(name: str, datatype: str, shape: list[int], data: Any) -> Any:

@@ -256,3 +256,24 @@ def test_bad_weights_stop_start_up_with_one_line(tmp_path, content, needle):
     with pytest.raises(StartupError) as info:
         create_app({"WEIGHTS_PATH": str(path)})
     assert needle in str(info.value) and str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_top_must_be_ascii_digits(client):
+    r = client.post("/api/predict?top=%C2%B2", data=one_stroke(), content_type="image/png")
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_parameter"
+
+
+@pytest.mark.parametrize("mode", ["auto", "raw"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_float_tiff_with_nan_or_infinity_is_refused(client, mode, bad):
+    import io
+
+    from PIL import Image
+
+    pixels = np.zeros((28, 28), np.float32)
+    pixels[5:20, 12:15] = 1.0
+    pixels[0, 0] = bad
+    buf = io.BytesIO()
+    Image.fromarray(pixels, mode="F").save(buf, format="TIFF")
+    r = client.post(f"/api/predict?mode={mode}", data=buf.getvalue(), content_type="image/tiff")
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_image"

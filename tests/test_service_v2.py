@@ -126,6 +126,8 @@ BAD_INFER = [
     ("bad output params", {"inputs": [FP32_ONE | {"data": [0] * 784}], "outputs": [{"name": "digit",
                                                                                     "parameters": []}]}, b"", 400),
     ("bad parameters", {"inputs": [FP32_ONE | {"data": [0] * 784}], "parameters": 5}, b"", 400),
+    ("shape whose product wraps int64", {"inputs": [FP32_ONE | {"shape": [65536] * 4,
+                                                               "parameters": {"binary_data_size": 0}}]}, b"\0", 400),
 ]
 
 
@@ -134,6 +136,12 @@ def test_bad_infer_requests_are_v2_errors(client, what, doc, binary, status):
     r = _post(client, doc, binary) if doc is not None else client.post(f"/v2/models/{MODEL}/infer", data=b"{")
     assert r.status_code == status, r.get_json()
     assert isinstance(r.get_json()["error"], str) and r.get_json()["error"]
+
+
+def test_header_length_must_be_ascii_digits(client):
+    header = json.dumps({"inputs": [FP32_ONE | {"data": [0] * 784}]}).encode()
+    r = client.post(f"/v2/models/{MODEL}/infer", data=header, headers={"Inference-Header-Content-Length": "²"})
+    assert r.status_code == 400 and isinstance(r.get_json()["error"], str)
 
 
 def test_batch_limit_applies_to_tensors(tiny_weights):

@@ -219,8 +219,8 @@ class Run:
             save_weights(out, self.model, provenance)
             write_metrics(self.s.beside_weights("metrics.json"), metrics)
             plot_history(self.s.beside_weights("training_curves.png"), self.history)
-            save_top_images(self.s.beside_weights("top_images.safetensors"), self.model.cpu(), self.test_images)
             save_feature_stats(self.s.beside_weights(FEATURE_STATS), self.model, self.train_x, self.train_y, self.val_x, out)
+            save_top_images(self.s.beside_weights("top_images.safetensors"), self.model.cpu(), self.test_images)
         except OSError as exc:
             raise UsageError(f"cannot write {exc.filename or out}: {exc.strerror}; previous files were left as they were") from None
         _log(f"saved {out} (+ metrics.json, training_curves.png, top_images.safetensors, {FEATURE_STATS} beside it)", self.d)
