@@ -37,7 +37,6 @@ from math import ceil
 from typing import NamedTuple
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
 from model.config import INPUT_SIDE
@@ -87,11 +86,6 @@ def normalize(img: Image.Image, mode: str = "auto") -> Preprocessed:
         raise ApiError(400, "invalid_image", f"cannot convert the image to grayscale: {exc}") from exc
     pixels = _raw(gray, report) if mode == "raw" else _auto(gray, factor, report)
     return Preprocessed(pixels.astype(np.float32, copy=False), report)
-
-
-def to_model_input(img: Image.Image, mode: str = "auto") -> torch.Tensor:
-    """The model-ready tensor (1, 28, 28) for a decoded image."""
-    return torch.from_numpy(normalize(img, mode).pixels)[None]
 
 
 def _check_mode(mode: str) -> None:
