@@ -119,7 +119,7 @@ def _read_metadata(path: Path, data: bytes) -> dict[str, str]:
 
 
 def load_weights(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[MLP, dict[str, Any]]:
-    """Rebuild the model from a weights file alone; return it (in eval mode) and the file's provenance."""
+    """Rebuild the model from a weights file alone; return it (in eval mode), its config, provenance and sha256."""
     path = Path(path)
     data = _read_file(path)
     meta = _read_metadata(path, data)
@@ -136,7 +136,8 @@ def load_weights(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         raise WeightsError(f"{path}: invalid config in metadata ({exc})") from None
     model = MLP(config)
     _load_state(path, model, tensors)
-    return model.to(device).eval(), {"config": config.to_dict(), "provenance": provenance}
+    info = {"config": config.to_dict(), "provenance": provenance, "sha256": hashlib.sha256(data).hexdigest()}
+    return model.to(device).eval(), info
 
 
 def _load_state(path: Path, model: MLP, tensors: dict[str, torch.Tensor]) -> None:

@@ -40,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = from_env()
         args = build_parser(settings).parse_args(argv)
-        model, _ = load_weights(args.weights)
+        model, info = load_weights(args.weights)
     except (WeightsError, ValueError) as exc:
         print(f"digits: error: {exc}", file=sys.stderr)
         return 2
-    predictor = make_predictor(model, Path(args.weights), settings)
+    predictor = make_predictor(model, Path(args.weights), info, settings)
     options = Options(activations=args.activations, mode=args.mode)
     failed = 0
     for path in args.images:

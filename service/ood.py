@@ -17,7 +17,6 @@ from safetensors import SafetensorError, safe_open
 
 from model import MLP
 from model.ood import nearest_whitened_distance, subspace_residual
-from model.weights import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ def _threshold(stats: dict[str, torch.Tensor], prefix: str, percentile: float | 
     return float(torch.quantile(stats[f"{prefix}val_scores"].double(), percentile / 100))
 
 
-def load_ood(weights_path: Path, model: MLP, percentile: float | None = None) -> OodChecks | None:
+def load_ood(weights_path: Path, model: MLP, weights_sha256: str, percentile: float | None = None) -> OodChecks | None:
     """Load the statistics beside the weights; None (logged) when absent, unreadable or made for other weights."""
     path = weights_path.parent / FILE_NAME
     if not path.is_file():
@@ -78,20 +77,20 @@ def load_ood(weights_path: Path, model: MLP, percentile: float | None = None) ->
     except (SafetensorError, OSError, ValueError) as exc:
         log.warning("ignoring %s: unreadable (%s)", path, exc)
         return None
-    problem = _mismatch(meta, stats, weights_path, model)
+    problem = _mismatch(meta, stats, weights_sha256, model)
     if problem:
         log.warning("ignoring %s: %s", path, problem)
         return None
     return OodChecks(stats, percentile)
 
 
-def _mismatch(meta: dict[str, str], stats: dict[str, torch.Tensor], weights_path: Path, model: MLP) -> str | None:
+def _mismatch(meta: dict[str, str], stats: dict[str, torch.Tensor], weights_sha256: str, model: MLP) -> str | None:
     """Why these statistics cannot be used with this model, or None."""
     if meta.get("format") != FORMAT:
         return f"format {meta.get('format')!r}, expected {FORMAT!r}"
     if set(TENSORS) - set(stats):
         return f"missing tensors {sorted(set(TENSORS) - set(stats))}"
-    if meta.get("weights_sha256") != file_sha256(weights_path):
+    if meta.get("weights_sha256") != weights_sha256:
         return f"made for other weights (sha256 {meta.get('weights_sha256', '?')[:12]}…), a stale file"
     n = model.config.hidden[-1]
     shapes = {"means": (10, n), "precision": (n, n), "pixel_means": (10, 784)}

@@ -9,9 +9,9 @@ import numpy as np
 
 from service.errors import ApiError
 from service.inference import Prediction
+from service.preprocess import MODES
 
 DECIMALS = 6  # probabilities and activations: float32 carries ~7 significant digits
-MODES = ("auto", "raw")
 
 
 @dataclass(frozen=True)

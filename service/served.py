@@ -25,9 +25,9 @@ class StartupError(RuntimeError):
     """The service cannot start (e.g. missing or corrupt weights); its message is one line naming the cause."""
 
 
-def make_predictor(model, weights_path: Path, config: Mapping[str, Any]) -> Predictor:
+def make_predictor(model, weights_path: Path, info: Mapping[str, Any], config: Mapping[str, Any]) -> Predictor:
     """The predictor with the configured uncertainty rules, out-of-distribution checks included."""
-    ood = load_ood(weights_path, model, config["OOD_PERCENTILE"]) if config["OOD"] else None
+    ood = load_ood(weights_path, model, info["sha256"], config["OOD_PERCENTILE"]) if config["OOD"] else None
     return Predictor(model, config["UNCERTAIN_BELOW"], config["UNCERTAIN_ENTROPY_ABOVE"], ood)
 
 
@@ -42,7 +42,7 @@ class ServedModel:
             raise StartupError(str(exc)) from None
         self.name = config["MODEL_NAME"]
         self.model = model
-        self.predictor = make_predictor(model, path, config)
+        self.predictor = make_predictor(model, path, info, config)
         self.neurons = Neurons(model, path.parent / "top_images.safetensors")
         self.description = describe(model, info, path, self.name)
         log.info("serving %s (%s, %d parameters)", path, model.config.layer_sizes, model.parameter_count())

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from model import MLP
-from model.weights import file_sha256
 
 SERVING_LIBRARIES = ("torch", "numpy", "flask", "werkzeug", "gunicorn", "pillow", "prometheus-client", "safetensors")
 
@@ -45,6 +44,6 @@ def describe(model: MLP, info: dict[str, Any], path: Path, model_name: str) -> d
                          "parameters": model.parameter_count(), "config": info["config"]},
         "training": info["provenance"],
         "metrics": read_metrics(path.parent / "metrics.json"),
-        "weights": {"file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)},
+        "weights": {"file": path.name, "bytes": path.stat().st_size, "sha256": info["sha256"]},
         "libraries": {"serving": serving_libraries(), "training": info["provenance"].get("libraries", {})},
     }

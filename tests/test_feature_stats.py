@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from model import save_weights
+from model.weights import file_sha256
 from service import create_app
 from service.ood import load_ood
 from service.preprocess import preprocess
@@ -68,7 +69,7 @@ def test_stats_match_an_independent_numpy_computation(tiny_model, images):
 def test_service_scores_equal_the_stored_validation_scores(tiny_model, tiny_weights, images):
     x, y, val_x = images
     save_feature_stats(tiny_weights.parent / FILE_NAME, tiny_model, x, y, val_x, tiny_weights)
-    checks = load_ood(tiny_weights, tiny_model)
+    checks = load_ood(tiny_weights, tiny_model, file_sha256(tiny_weights))
     with torch.inference_mode():
         hidden = tiny_model.trace(val_x)[-2].a
     distance, residual = checks.check(val_x, hidden)
@@ -99,7 +100,7 @@ def test_trained_checks_flag_non_digits_and_pass_mnist(trained_weights, mnist):
     from model import load_weights
 
     model, _ = load_weights(trained_weights)
-    checks = load_ood(trained_weights, model)
+    checks = load_ood(trained_weights, model, file_sha256(trained_weights))
     assert checks is not None  # written by the trainer beside the weights
     drawings = np.stack([preprocess(d).pixels for d in not_digit_drawings().values()])
     x = {"mnist": mnist.test_x.reshape(-1, 784).float() / 255,

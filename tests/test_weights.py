@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import save as st_save
 
 from model import MLP, MLPConfig, WeightsError, load_weights, save_weights
-from model.weights import _checksum
+from model.weights import _checksum, file_sha256
 
 
 def test_round_trip_rebuilds_the_model_from_the_file_alone(tmp_path):
@@ -23,6 +23,7 @@ def test_round_trip_rebuilds_the_model_from_the_file_alone(tmp_path):
     assert prov["test_accuracy"] == 0.97 and prov["seed"] == 7
     assert {"created_at", "libraries"} <= set(prov) and prov["libraries"]["torch"] == torch.__version__
     assert not loaded.training
+    assert info["sha256"] == file_sha256(path)  # the digest of the very bytes that were loaded
 
 
 def test_file_is_plain_safetensors_with_metadata(tmp_path):
