@@ -9,6 +9,7 @@ from torch import nn
 
 from model.activations import activation_fn
 from model.config import MLPConfig
+from model.dropout import Dropout
 from model.init import init_layer
 
 
@@ -34,7 +35,7 @@ class MLP(nn.Module):
             nn.BatchNorm1d(n * cfg.pieces) if cfg.batch_norm else nn.Identity() for n in cfg.hidden
         )
         self.output = nn.Linear(sizes[-2], sizes[-1])
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         self.f = activation_fn(cfg)
         for layer in [*self.hidden, self.output]:
             init_layer(layer, cfg)

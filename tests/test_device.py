@@ -1,4 +1,5 @@
-"""Device choice without a GPU: what auto picks, the clear error for a missing GPU, and data following the device."""
+"""Device choice without a GPU: what auto picks, the clear error for a missing GPU, data following the device, and
+when training uses bf16 mixed precision."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import pytest
 import torch
 
 from training import trainer
-from training.cli import main
-from training.device import pick_device
+from training.cli import main, parse_settings
+from training.device import native_bf16, pick_device, use_amp
 from training.errors import UsageError
 from training.settings import TrainSettings
 
@@ -22,6 +23,7 @@ def fake_gpu(monkeypatch):
     """Pretend CUDA is present: enough for device choice, which must not touch the GPU itself."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "set_device", lambda device: None)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
 
 
 def test_auto_is_cpu_without_a_gpu(no_gpu):
@@ -62,7 +64,8 @@ def test_cli_cuda_without_a_gpu_prints_one_line_and_exits_2(no_gpu, capsys, tmp_
 def test_run_picks_cuda_under_auto_when_present(fake_gpu, monkeypatch):
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
-    assert trainer.Run(TrainSettings(device="auto")).device == torch.device("cuda")
+    run = trainer.Run(TrainSettings(device="auto"))
+    assert run.device == torch.device("cuda") and run.amp  # a bf16 GPU trains in mixed precision by default
 
 
 def test_each_torchrun_rank_gets_its_own_gpu(fake_gpu, monkeypatch):
@@ -84,3 +87,42 @@ def test_every_data_tensor_lands_on_the_chosen_device(no_gpu, mnist_root, monkey
                "test_x": run.test_x, "test_y": run.test_y}
     assert {name: t.device.type for name, t in tensors.items()} == dict.fromkeys(tensors, "meta")
     assert run.train_x.shape == (1500, 784) and run.train_x.dtype == torch.float32
+
+
+# --- precision: --amp auto/on/off -----------------------------------------------------------------------------------
+@pytest.fixture
+def cpu_bf16(monkeypatch):
+    """Set what the CPU probes say about native bf16."""
+    def set_native(avx512_bf16: bool, amx: bool = False) -> None:
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    return set_native
+
+
+@pytest.mark.parametrize("avx512_bf16, amx, expected", [(True, False, True), (False, True, True), (False, False, False)])
+def test_auto_amp_follows_the_cpus_native_bf16(cpu_bf16, avx512_bf16, amx, expected):
+    cpu_bf16(avx512_bf16, amx)
+    assert use_amp("auto", torch.device("cpu")) is expected
+
+
+def test_amp_on_and_off_override_the_hardware(cpu_bf16):
+    cpu_bf16(False)
+    assert use_amp("on", torch.device("cpu")) is True
+    cpu_bf16(True)
+    assert use_amp("off", torch.device("cpu")) is False
+
+
+def test_auto_amp_on_cuda_asks_the_gpu(monkeypatch):
+    for supported in (True, False):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: supported)
+        assert native_bf16(torch.device("cuda")) is supported
+
+
+def test_unknown_amp_choice_names_the_choices():
+    with pytest.raises(UsageError, match="auto, on, off"):
+        use_amp("fp8", torch.device("cpu"))
+
+
+@pytest.mark.parametrize("flags, expected", [([], "auto"), (["--amp"], "on"), (["--amp", "off"], "off")])
+def test_cli_amp_flag(flags, expected):
+    assert parse_settings(flags).amp == expected

@@ -62,6 +62,7 @@ pytestmark = pytest.mark.slow
 
 def train_args(mnist_root: Path, out: Path) -> list[str]:
     return ["--subset", "6000", "--val-size", "1000", "--epochs", "2", "--hidden", "128", "--seed", "3", "--augment", "none",
+            "--batch-size", "64",
             "--no-progress", "--data-dir", str(mnist_root), "--out", str(out)]
 
 

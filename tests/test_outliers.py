@@ -4,9 +4,12 @@ import json
 import math
 
 import torch
+import torch.nn.functional as F
 
+from model import MLP, MLPConfig
 from training.cli import main
-from training.outliers import fit_box, make_outliers, rotated, side_by_side, strokes, uniform_cross_entropy
+from training.outliers import (fit_box, make_outliers, rotated, side_by_side, strokes, training_loss,
+                               uniform_cross_entropy)
 
 
 def _digits(n=32):
@@ -64,3 +67,14 @@ def test_a_run_with_outliers_trains(tmp_path, mnist_root):
     assert code == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.7 and metrics["settings"]["outlier_weight"] == 0.5
+
+
+def test_the_reported_loss_is_the_digits_cross_entropy():
+    torch.manual_seed(0)
+    model = MLP(MLPConfig(hidden=(16,)))
+    x, y = torch.rand(32, 784), torch.randint(0, 10, (32,))
+    loss, digits = training_loss(model, x, y, 0.5, step=0)  # step 0 adds outliers
+    assert torch.allclose(digits, F.cross_entropy(model(x), y), atol=1e-6)
+    assert loss > digits + 0.5 * 2.3  # the outliers' uniform cross-entropy is at least ln 10 ≈ 2.303
+    loss, digits = training_loss(model, x, y, 0.0, step=0)
+    assert loss is digits

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from model.config import ACTIVATION_NAMES, INIT_NAMES
-from training.device import DEVICE_CHOICES
+from training.device import AMP_CHOICES, DEVICE_CHOICES
 from training.errors import UsageError
 from training.optim import OPTIMIZERS, SCHEDULERS
 from training.recipes import RECIPES
@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="batched tensor augmentation; bare --augment means elastic (affine + elastic)")
     t.add_argument("--outlier-weight", type=float, default=D.outlier_weight, metavar="LAMBDA",
                    help="weight of outlier exposure: synthetic non-digits trained towards uniform; 0 disables")
-    t.add_argument("--amp", action="store_true", help="bf16 mixed precision")
+    t.add_argument("--amp", nargs="?", const="on", choices=AMP_CHOICES, default=D.amp,
+                   help="bf16 mixed precision (weights stay fp32); auto: on where the GPU or CPU does bf16 natively")
     t.add_argument("--seed", type=int, default=D.seed)
     t.add_argument("--device", choices=DEVICE_CHOICES, default=D.device, help="auto picks CUDA when present")
     t.add_argument("--threads", type=int, default=D.threads, help="CPU threads (default: torch's choice)")

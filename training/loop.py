@@ -43,7 +43,7 @@ def train_epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, order: torch
                 sched, batch_size: int, progress: EpochProgress, augment: str = "none", amp: bool = False,
                 bar: tqdm | None = None, on_step: Callable[[EpochProgress], None] | None = None,
                 outlier_weight: float = 0.0) -> float:
-    """Train one epoch from progress.step on; return the mean training loss."""
+    """Train one epoch from progress.step on; return the mean cross-entropy on the training digits."""
     model.train()
     starts = range(progress.step * batch_size, len(order), batch_size)
     for start in starts:
@@ -52,13 +52,13 @@ def train_epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, order: torch
         if augment != "none":
             xb = augment_batch(xb, use_elastic=augment == "elastic")
         with autocast(x.device, amp):
-            loss = training_loss(model, xb, yb, outlier_weight, progress.step)
+            loss, digit_loss = training_loss(model, xb, yb, outlier_weight, progress.step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if sched is not None:
             sched.step()
-        _advance(progress, loss.detach().float(), len(idx), bar)  # stays on the device: no sync per step
+        _advance(progress, digit_loss.detach().float(), len(idx), bar)  # stays on the device: no sync per step
         if on_step is not None:
             on_step(progress)
     return float(progress.loss_sum) / max(progress.samples, 1)

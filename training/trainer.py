@@ -19,7 +19,7 @@ from training import distributed as dist
 from training.artifacts import Scalars, plot_history, write_metrics
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.data import load_mnist, resolve_root, split_validation, to_inputs
-from training.device import pick_device
+from training.device import pick_device, use_amp
 from training.errors import UsageError
 from training.excitations import save_top_images
 from training.feature_stats import FILE_NAME as FEATURE_STATS, save_feature_stats
@@ -59,6 +59,7 @@ class Run:
         if self.device.type == "cuda" and self.d.enabled:
             self.device = torch.device("cuda", self.d.local_rank)
             torch.cuda.set_device(self.device)
+        self.amp = use_amp(s.amp, self.device)
         if s.threads:
             torch.set_num_threads(s.threads)
         torch.manual_seed(s.seed)
@@ -167,7 +168,7 @@ class Run:
                    unit="batch", leave=False, disable=not (self.s.progress and self.d.is_main))
         with bar:
             loss = train_epoch(self.net, self.train_x, self.train_y, order, self.opt, self.sched, self.s.batch_size,
-                               self.progress, self.s.augment, self.s.amp, bar, on_step=self.interrupt.check,
+                               self.progress, self.s.augment, self.amp, bar, on_step=self.interrupt.check,
                                outlier_weight=self.s.outlier_weight)
         samples = self.progress.samples * self.d.world_size
         loss = dist.mean_across(torch.tensor(loss, device=self.device), self.d).item()
@@ -193,7 +194,8 @@ class Run:
             self.model.load_state_dict(self.best[1])
         test = evaluate(self.model, self.test_x, self.test_y)
         metrics = self.metrics(test, train_seconds)
-        _log(f"test accuracy {100 * test['accuracy']:.2f}%  (trained in {train_seconds:.1f}s on {self.device})", self.d)
+        _log(f"test accuracy {100 * test['accuracy']:.2f}%  (trained in {train_seconds:.1f}s on {self.device}"
+             f"{', bf16 mixed precision' if self.amp else ''})", self.d)
         if self.d.is_main and not self.s.dry_run:
             self.save(metrics)
         return metrics
@@ -204,7 +206,7 @@ class Run:
         best_epoch = max(self.history, key=lambda h: h["val_accuracy"], default={"epoch": 0, "val_accuracy": float("nan")})
         return {"test_accuracy": test["accuracy"], "test_loss": test["loss"], "val_accuracy": best_epoch["val_accuracy"],
                 "best_epoch": best_epoch["epoch"], "epochs": len(self.history), "train_seconds": round(train_seconds, 3),
-                "samples_per_second": samples / epoch_seconds, "device": str(self.device),
+                "samples_per_second": samples / epoch_seconds, "device": str(self.device), "amp": self.amp,
                 "world_size": self.d.world_size, "seed": self.s.seed, "dataset_fingerprint": self.fingerprint,
                 "config": self.model.config.to_dict(),
                 "settings": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.s).items()},

@@ -1,0 +1,93 @@
+"""How often the service raises `uncertain` on things that are not a digit, and on real digits.
+
+    python benchmarks/ood.py                                  # artifacts/model.safetensors (make train)
+    python benchmarks/ood.py artifacts/best/model.safetensors other.safetensors
+
+Every image goes through the service's own pipeline (POST /api/predict on the Flask test client), so the figures
+are what a user gets. Three sets:
+  * drawn non-digits: the 36 stroke drawings the tests use (letters, shapes, "10", "42", 16 scribbles);
+  * typeset letters: a second, independent set, A-Z and a-z in Pillow's bundled font, without the letters that
+    are written like a digit (O o D I l i S s Z z B b G q g: 0, 1, 5, 2, 8, 6, 9);
+  * MNIST: the 10,000 test digits, and the share of the model's mistakes that carry the flag.
+A good model flags most of the first two and few of the third.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import string
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from benchmarks.common import machine, report, table  # noqa: E402
+from service import create_app  # noqa: E402
+from service_fixtures import not_digit_drawings  # noqa: E402  (test data, shared on purpose)
+from training.data import load_mnist, resolve_root  # noqa: E402
+
+DIGIT_LOOKALIKES = set("OoDIliSsZzBbGqg")
+LETTERS = [c for c in string.ascii_letters if c not in DIGIT_LOOKALIKES]
+
+
+def typeset(char: str, size: int = 200) -> bytes:
+    """One character, black on white, drawn with a pen-thick stroke, as a PNG."""
+    img = Image.new("L", (size, size), 255)
+    ImageDraw.Draw(img).text((size / 2, size / 2), char, fill=0, anchor="mm",
+                                 font=ImageFont.load_default(size=140), stroke_width=6, stroke_fill=0)  # a pen, not a hairline
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def flagged(client, images: dict[str, bytes]) -> list[str]:
+    """Names of the images whose answer carries uncertain: true."""
+    out = []
+    for name, data in images.items():
+        answer = client.post("/api/predict", data=data, content_type="image/png").get_json()
+        if answer["uncertain"]:
+            out.append(name)
+    return out
+
+
+def measure(weights: Path, mnist) -> dict:
+    app = create_app({"WEIGHTS_PATH": str(weights), "TESTING": True})
+    client = app.test_client()
+    drawings = not_digit_drawings()
+    letters = {c: typeset(c) for c in LETTERS}
+    pred = app.extensions["digits"].predictor.predict(mnist.test_x.numpy().astype(np.float32) / 255)
+    wrong = pred.digits != mnist.test_y.numpy()
+    hits_d, hits_l = flagged(client, drawings), flagged(client, letters)
+    return {"weights": str(weights), "drawings": [len(hits_d), len(drawings)], "letters": [len(hits_l), len(letters)],
+            "missed_drawings": sorted(set(drawings) - set(hits_d)), "missed_letters": sorted(set(letters) - set(hits_l)),
+            "mnist_flagged": float(pred.uncertain.mean()), "accuracy": float(1 - wrong.mean()),
+            "errors_flagged": float(pred.uncertain[wrong].mean()) if wrong.any() else float("nan")}
+
+
+def row(r: dict) -> tuple:
+    share = lambda hits: f"{hits[0]}/{hits[1]} ({100 * hits[0] / hits[1]:.0f} %)"  # noqa: E731
+    return (r["weights"], share(r["drawings"]), share(r["letters"]), f"{100 * r['mnist_flagged']:.2f} %",
+            f"{100 * r['errors_flagged']:.0f} %", f"{100 * r['accuracy']:.2f} %")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("weights", type=Path, nargs="*", default=[REPO / "artifacts" / "model.safetensors"])
+    args = p.parse_args(argv)
+    mnist = load_mnist(resolve_root(None))
+    results = [measure(w, mnist) for w in args.weights]
+    md = table(("weights", "drawn non-digits flagged", "typeset letters flagged", "MNIST test digits flagged",
+                "of its MNIST mistakes flagged", "MNIST accuracy"), [row(r) for r in results])
+    missed = "\n".join(f"- {r['weights']}: drawings not flagged: {', '.join(r['missed_drawings'])}; "
+                       f"letters not flagged: {' '.join(r['missed_letters'])}" for r in results)
+    report("ood", argv, machine(), f"{md}\n\n{missed}", results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
