@@ -22,10 +22,12 @@ from benchmarks.common import DOCS, machine, report, table  # noqa: E402
 
 
 def label(metrics: dict) -> str:
-    """A recipe's short description: hidden sizes, epochs, augmentation."""
+    """A recipe's short description: network, epochs, batch, augmentation, outliers, precision."""
     s = metrics["settings"]
     hidden = "-".join(str(n) for n in s["hidden"])
-    return f"784-{hidden}-10, {s['epochs']} epochs, augment {s['augment']}, dropout {s['dropout']}"
+    precision = "bf16 autocast" if metrics.get("amp") else "fp32"
+    return (f"784-{hidden}-10, {s['epochs']} epochs, batch {s['batch_size']}, lr {s['lr']:g}, augment {s['augment']}, "
+            f"dropout {s['dropout']}, outlier weight {s.get('outlier_weight', 0)}, {precision}")
 
 
 def plot(path: Path, runs: dict[str, dict]) -> None:

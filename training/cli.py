@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from model.config import ACTIVATION_NAMES, INIT_NAMES
+from training.augment import AUGMENTS
 from training.device import AMP_CHOICES, DEVICE_CHOICES
 from training.errors import UsageError
 from training.optim import OPTIMIZERS, SCHEDULERS
@@ -56,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float, default=D.weight_decay)
     t.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=D.optimizer)
     t.add_argument("--scheduler", choices=SCHEDULERS, default=D.scheduler)
-    t.add_argument("--augment", nargs="?", const="elastic", choices=("none", "affine", "elastic"), default=D.augment,
-                   help="batched tensor augmentation; bare --augment means elastic (affine + elastic)")
+    t.add_argument("--augment", nargs="?", const="elastic", choices=AUGMENTS, default=D.augment,
+                   help="batched tensor augmentation: random affine moves, Simard's elastic distortions, or both; "
+                        "bare --augment means elastic")
     t.add_argument("--outlier-weight", type=float, default=D.outlier_weight, metavar="LAMBDA",
                    help="weight of outlier exposure: synthetic non-digits trained towards uniform; 0 disables")
     t.add_argument("--amp", nargs="?", const="on", choices=AMP_CHOICES, default=D.amp,

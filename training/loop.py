@@ -49,8 +49,7 @@ def train_epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, order: torch
     for start in starts:
         idx = order[start : start + batch_size].to(x.device, non_blocking=True)
         xb, yb = x[idx], y[idx]  # (B, 784), (B,)
-        if augment != "none":
-            xb = augment_batch(xb, use_elastic=augment == "elastic")
+        xb = augment_batch(xb, augment)
         with autocast(x.device, amp):
             loss, digit_loss = training_loss(model, xb, yb, outlier_weight, progress.step)
         opt.zero_grad(set_to_none=True)

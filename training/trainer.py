@@ -17,6 +17,7 @@ from model.mlp import MLP
 from model.weights import library_versions, save_weights
 from training import distributed as dist
 from training.artifacts import Scalars, plot_history, write_metrics
+from training.augment import AUGMENTS
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.data import load_mnist, resolve_root, split_validation, to_inputs
 from training.device import pick_device, use_amp
@@ -41,6 +42,8 @@ def check_settings(s: TrainSettings) -> None:
         if not ok:
             hint = f" (must exceed --val-size {s.val_size})" if flag == "--subset" else ""
             raise UsageError(f"{flag} {value}: out of range{hint}")
+    if s.augment not in AUGMENTS:
+        raise UsageError(f"--augment {s.augment!r}: choose one of {', '.join(AUGMENTS)}")
     if s.resume is not None and not s.resume.is_file():
         raise UsageError(f"--resume {s.resume}: no such checkpoint")
     try:
