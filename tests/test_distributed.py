@@ -13,6 +13,8 @@ import pytest
 import torch
 
 from model import load_weights
+from training import trainer
+from training.checkpoint import load_checkpoint
 from training.data import to_inputs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,13 +23,21 @@ TIMEOUT_S = 300  # two processes on a small subset take ~10 s; a hung rendezvous
 
 # Runs the real CLI in each rank and records a sha256 of that rank's weights, so the test can compare ranks.
 # With STOP_AFTER > 0 it raises KeyboardInterrupt after that epoch in every rank: what Ctrl-C does mid-run.
+# With CTRL_C_STEP > 0, Ctrl-C reaches rank 1 alone, after that step of the first epoch: the ranks must agree to stop.
 RANK_SCRIPT = '''
 import hashlib, json, os, sys
 from training import trainer
 from training.cli import main
 
 hash_dir, stop_after, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-end_epoch, finish = trainer.Run.end_epoch, trainer.Run.finish
+ctrl_c_step = int(os.environ.get("CTRL_C_STEP", "0"))
+end_epoch, finish, stop_point = trainer.Run.end_epoch, trainer.Run.finish, trainer.Run.stop_point
+
+
+def ctrl_c_on_rank1(self, progress, at_epoch_end=False):
+    if self.d.rank == 1 and self.start_epoch == 0 and progress.step == ctrl_c_step:
+        self.interrupt.requested = True  # what the SIGINT handler does
+    stop_point(self, progress, at_epoch_end)
 
 
 def weights_sha256(model):
@@ -52,9 +62,9 @@ def finish_and_record(self, seconds):
     return metrics
 
 
-trainer.Run.end_epoch, trainer.Run.finish = end_epoch_then_stop, finish_and_record
+trainer.Run.end_epoch, trainer.Run.finish, trainer.Run.stop_point = end_epoch_then_stop, finish_and_record, ctrl_c_on_rank1
 code = main(argv)
-sys.exit(0 if code == 130 and stop_after else code)
+sys.exit(0 if code == 130 and (stop_after or ctrl_c_step) else code)
 '''
 
 pytestmark = pytest.mark.slow
@@ -66,19 +76,20 @@ def train_args(mnist_root: Path, out: Path) -> list[str]:
             "--no-progress", "--data-dir", str(mnist_root), "--out", str(out)]
 
 
-def torchrun(args: list[str]) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+def torchrun(args: list[str], **env_extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **env_extra}
     result = subprocess.run([*TORCHRUN, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert result.returncode == 0, f"torchrun exited {result.returncode}:\n{result.stderr[-4000:]}"
     return result
 
 
-def run_ranks(tmp: Path, name: str, trainer_args: list[str], stop_after: int = 0) -> list[dict]:
+def run_ranks(tmp: Path, name: str, trainer_args: list[str], stop_after: int = 0,
+              ctrl_c_step: int = 0) -> list[dict]:
     """torchrun the rank script; return each rank's record (none when stopped early)."""
     script, hashes = tmp / "rank_script.py", tmp / f"{name}-hashes"
     script.write_text(RANK_SCRIPT)
     hashes.mkdir()
-    torchrun([str(script), str(hashes), str(stop_after), *trainer_args])
+    torchrun([str(script), str(hashes), str(stop_after), *trainer_args], CTRL_C_STEP=str(ctrl_c_step))
     return [json.loads((hashes / f"rank{r}.json").read_text()) for r in range(2) if (hashes / f"rank{r}.json").exists()]
 
 
@@ -133,3 +144,16 @@ def test_resume_under_torchrun_matches_the_uninterrupted_run(full_run, tmp_path,
         assert torch.equal(resumed.state_dict()[name], tensor), name
     assert json.loads((out.parent / "metrics.json").read_text())["epochs"] == 2
 
+
+
+def test_ctrl_c_on_one_rank_stops_both_at_the_same_step_and_resumes_exactly(full_run, tmp_path, mnist_root):
+    full_out, _ = full_run
+    out = tmp_path / "out" / "model.safetensors"
+    assert run_ranks(tmp_path, "ctrl-c", train_args(mnist_root, out), ctrl_c_step=5) == []  # both exit 130, no hang
+    ckpt = load_checkpoint(out.with_suffix(".ckpt"))
+    assert (ckpt["epoch"], ckpt["step"]) == (0, trainer.AGREE_EVERY)  # mid-epoch, at the first agreement after step 5
+    torchrun(["-m", "training", *train_args(mnist_root, out), "--resume", str(out.with_suffix(".ckpt"))])
+    resumed, _ = load_weights(out)
+    full, _ = load_weights(full_out)
+    for name, tensor in full.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], tensor), name

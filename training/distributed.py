@@ -51,6 +51,15 @@ def mean_across(value: torch.Tensor, d: Dist) -> torch.Tensor:
     return value
 
 
+def any_across(flag: bool, d: Dist, device: torch.device) -> bool:
+    """True on every rank if flag is true on any rank (the flag itself for one process)."""
+    if not d.enabled:
+        return flag
+    value = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def barrier(d: Dist) -> None:
     if d.enabled:
         dist.barrier()

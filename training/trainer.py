@@ -35,6 +35,9 @@ def _log(message: str, d: dist.Dist) -> None:
         tqdm.write(message, file=sys.stderr)
 
 
+AGREE_EVERY = 8  # steps between the ranks' agreements on whether to stop (one tiny all-reduce each)
+
+
 def check_settings(s: TrainSettings) -> None:
     """Refuse impossible settings with a message that names the flag."""
     for flag, value, ok in (("--epochs", s.epochs, s.epochs >= 1), ("--batch-size", s.batch_size, s.batch_size >= 1),
@@ -153,14 +156,26 @@ class Run:
             with self.interrupt:  # Ctrl-C lands between steps: the checkpoint below then resumes exactly
                 for epoch in range(self.start_epoch, self.s.epochs):
                     self.one_epoch(epoch)
-                    self.interrupt.check()
+                    self.stop_point(self.progress, at_epoch_end=True)
                     if self.s.dry_run:
                         break
         except KeyboardInterrupt:
             self.checkpoint()
+            if not self.d.is_main:
+                raise KeyboardInterrupt(f"(rank {self.d.rank}; rank 0 saved the checkpoint)") from None
             raise KeyboardInterrupt(f"Checkpoint saved to {self.s.checkpoint_path}; "
                                     f"continue with --resume {self.s.checkpoint_path}") from None
         return time.perf_counter() - t0
+
+    def stop_point(self, progress: EpochProgress, at_epoch_end: bool = False) -> None:
+        """Where Ctrl-C takes effect: after a step. Under torchrun the ranks agree first, every AGREE_EVERY steps and
+        at the end of each epoch, so they all stop after the same step even when the signal reaches them a step
+        apart; a rank that stopped alone would leave the others waiting in their next all-reduce."""
+        if self.d.enabled:
+            if progress.step % AGREE_EVERY and not at_epoch_end:
+                return
+            self.interrupt.requested = dist.any_across(self.interrupt.requested, self.d, self.device)
+        self.interrupt.check()
 
     def one_epoch(self, epoch: int) -> None:
         t0 = time.perf_counter()
@@ -171,7 +186,7 @@ class Run:
                    unit="batch", leave=False, disable=not (self.s.progress and self.d.is_main))
         with bar:
             loss = train_epoch(self.net, self.train_x, self.train_y, order, self.opt, self.sched, self.s.batch_size,
-                               self.progress, self.s.augment, self.amp, bar, on_step=self.interrupt.check,
+                               self.progress, self.s.augment, self.amp, bar, on_step=self.stop_point,
                                outlier_weight=self.s.outlier_weight)
         samples = self.progress.samples * self.d.world_size
         loss = dist.mean_across(torch.tensor(loss, device=self.device), self.d).item()
