@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import torch
 
+FILE_NAME = "feature_stats.safetensors"  # written beside the weights by training, read by the service
+FORMAT = "digits-feature-stats/1"
+
+
+def threshold_at(scores: torch.Tensor, percentile: float) -> torch.Tensor:
+    """The score below which `percentile` % of the (validation) scores lie."""
+    return torch.quantile(scores.double(), percentile / 100)
+
 
 def nearest_whitened_distance(a: torch.Tensor, whiten: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     """min_c ‖a L − μ_c L‖² = min_c (a − μ_c)ᵀ P (a − μ_c) for P = L Lᵀ; a (N, n), centres = μ L (10, n) → (N,)."""

@@ -48,13 +48,14 @@ def read_inputs(request: Request, limit: int) -> Inputs:
     else:
         raise ApiError(415, "unsupported_media_type", f"send multipart/form-data, image/* or application/json, "
                                                       f"not {mimetype or 'a body without Content-Type'}")
-    _check_count(len(inputs), limit)
+    if len(inputs) == 0:
+        raise ApiError(400, "missing_image", "no image in the request")
+    check_limit(len(inputs), limit)
     return inputs
 
 
-def _check_count(count: int, limit: int) -> None:
-    if count == 0:
-        raise ApiError(400, "missing_image", "no image in the request")
+def check_limit(count: int, limit: int) -> None:
+    """413 when one request carries more images than the batch limit (here and in the V2 protocol)."""
     if count > limit:
         raise ApiError(413, "too_many_images", f"{count} images in one request; the limit is {limit}")
 

@@ -16,12 +16,10 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from model import MLP
-from model.ood import nearest_whitened_distance, subspace_residual
+from model.ood import FILE_NAME, FORMAT, nearest_whitened_distance, subspace_residual, threshold_at
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "feature_stats.safetensors"
-FORMAT = "digits-feature-stats/1"
 TENSORS = ("means", "precision", "threshold", "val_scores", "pixel_means", "pixel_components", "pixel_threshold",
            "pixel_val_scores")
 
@@ -62,7 +60,7 @@ def _threshold(stats: dict[str, torch.Tensor], prefix: str, percentile: float | 
     """The stored threshold, or the given percentile of the stored validation scores."""
     if percentile is None:
         return float(stats[f"{prefix}threshold"])
-    return float(torch.quantile(stats[f"{prefix}val_scores"].double(), percentile / 100))
+    return float(threshold_at(stats[f"{prefix}val_scores"], percentile))
 
 
 def load_ood(weights_path: Path, model: MLP, weights_sha256: str, percentile: float | None = None) -> OodChecks | None:

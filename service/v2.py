@@ -14,8 +14,9 @@ from flask import Blueprint, Response, current_app, request
 from model import INPUT_SIDE, INPUT_SIZE
 from service.errors import ApiError
 from service.inference import Prediction
+from service.inputs import check_limit
 from service.metrics import count_predictions
-from service.preprocess import preprocess
+from service.preprocess import MODES, preprocess
 from service.served import ServedModel
 from service.v2_codec import HEADER, InferRequest, Tensor, encode_response, parse_request
 
@@ -102,9 +103,7 @@ def input_pixels(req: InferRequest, limit: int) -> np.ndarray:
     if len(req.inputs) != 1:
         raise ApiError(400, "invalid_inference_request", f"send exactly one input tensor, not {len(req.inputs)}")
     tensor = req.inputs[0]
-    count = tensor.shape[0] if tensor.shape else 0
-    if count > limit:
-        raise ApiError(413, "too_many_images", f"{count} images in one request; the limit is {limit}")
+    check_limit(tensor.shape[0] if tensor.shape else 0, limit)
     if tensor.datatype == "BYTES":
         return _decode_images(tensor, req.parameters.get("mode", "auto"))
     return _tensor_pixels(tensor)
@@ -126,8 +125,8 @@ def _tensor_pixels(tensor: Tensor) -> np.ndarray:
 def _decode_images(tensor: Tensor, mode) -> np.ndarray:
     if len(tensor.shape) not in (1, 2) or tensor.shape[1:] not in ([], [1]) or tensor.shape[0] == 0:
         raise ApiError(400, "invalid_inference_request", f"BYTES input shape must be [N] or [N, 1], not {tensor.shape}")
-    if mode not in ("auto", "raw"):
-        raise ApiError(400, "invalid_parameter", f"parameter mode must be auto or raw, not {mode!r}")
+    if mode not in MODES:
+        raise ApiError(400, "invalid_parameter", f"parameter mode must be {' or '.join(MODES)}, not {mode!r}")
     return np.stack([preprocess(data, mode=mode).pixels for data in tensor.data])
 
 

@@ -101,6 +101,15 @@ def state_sha256(state: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def assert_resume_gives(full_out: Path, out: Path, mnist_root: Path) -> None:
+    """Resume out's checkpoint under torchrun and check it ends with the uninterrupted run's weights, bit for bit."""
+    torchrun(["-m", "training", *train_args(mnist_root, out), "--resume", str(out.with_suffix(".ckpt"))])
+    resumed, _ = load_weights(out)
+    full, _ = load_weights(full_out)
+    for name, tensor in full.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], tensor), name
+
+
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory, mnist_root):
     """One uninterrupted 2-process run: (weights path, per-rank records)."""
@@ -137,13 +146,8 @@ def test_resume_under_torchrun_matches_the_uninterrupted_run(full_run, tmp_path,
     assert run_ranks(tmp_path, "stopped", train_args(mnist_root, out), stop_after=1) == []
     ckpt = out.with_suffix(".ckpt")
     assert ckpt.is_file() and not out.exists()
-    torchrun(["-m", "training", *train_args(mnist_root, out), "--resume", str(ckpt)])
-    resumed, _ = load_weights(out)
-    full, _ = load_weights(full_out)
-    for name, tensor in full.state_dict().items():
-        assert torch.equal(resumed.state_dict()[name], tensor), name
+    assert_resume_gives(full_out, out, mnist_root)
     assert json.loads((out.parent / "metrics.json").read_text())["epochs"] == 2
-
 
 
 def test_ctrl_c_on_one_rank_stops_both_at_the_same_step_and_resumes_exactly(full_run, tmp_path, mnist_root):
@@ -152,8 +156,4 @@ def test_ctrl_c_on_one_rank_stops_both_at_the_same_step_and_resumes_exactly(full
     assert run_ranks(tmp_path, "ctrl-c", train_args(mnist_root, out), ctrl_c_step=5) == []  # both exit 130, no hang
     ckpt = load_checkpoint(out.with_suffix(".ckpt"))
     assert (ckpt["epoch"], ckpt["step"]) == (0, trainer.AGREE_EVERY)  # mid-epoch, at the first agreement after step 5
-    torchrun(["-m", "training", *train_args(mnist_root, out), "--resume", str(out.with_suffix(".ckpt"))])
-    resumed, _ = load_weights(out)
-    full, _ = load_weights(full_out)
-    for name, tensor in full.state_dict().items():
-        assert torch.equal(resumed.state_dict()[name], tensor), name
+    assert_resume_gives(full_out, out, mnist_root)

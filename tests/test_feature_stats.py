@@ -10,12 +10,13 @@ import torch
 from safetensors.torch import load_file
 
 from model import save_weights
+from model.ood import FILE_NAME
 from model.weights import file_sha256
 from service import create_app
 from service.ood import load_ood
 from service.preprocess import preprocess
 from service_fixtures import not_digit_drawings, one_stroke
-from training.feature_stats import FILE_NAME, PIXEL_COMPONENTS, RIDGE, feature_stats, save_feature_stats
+from training.feature_stats import PIXEL_COMPONENTS, RIDGE, feature_stats, save_feature_stats
 
 
 @pytest.fixture

@@ -14,11 +14,9 @@ import torch
 from safetensors.torch import save as st_save
 
 from model.mlp import MLP
-from model.ood import nearest_whitened_distance, subspace_residual
+from model.ood import FORMAT, nearest_whitened_distance, subspace_residual, threshold_at
 from model.weights import atomic_write_bytes, file_sha256
 
-FILE_NAME = "feature_stats.safetensors"
-FORMAT = "digits-feature-stats/1"
 CLASSES = 10
 BATCH = 4096
 PIXEL_BATCH = 512  # (b, 10, 784) float64 differences: 32 MB
@@ -85,14 +83,10 @@ def feature_stats(model: MLP, train_x: torch.Tensor, train_y: torch.Tensor, val_
     pixel_means, bases = class_subspaces(train_x.cpu(), train_y)
     pixel_val = pixel_residual(calib, pixel_means, bases).sort().values  # (V,)
     stats = {"means": means, "precision": precision, "val_scores": hidden_val,
-             "threshold": _percentile(hidden_val, HIDDEN_PERCENTILE), "percentile": torch.tensor(HIDDEN_PERCENTILE),
+             "threshold": threshold_at(hidden_val, HIDDEN_PERCENTILE), "percentile": torch.tensor(HIDDEN_PERCENTILE),
              "pixel_means": pixel_means, "pixel_components": bases, "pixel_val_scores": pixel_val,
-             "pixel_threshold": _percentile(pixel_val, PIXEL_PERCENTILE), "pixel_percentile": torch.tensor(PIXEL_PERCENTILE)}
+             "pixel_threshold": threshold_at(pixel_val, PIXEL_PERCENTILE), "pixel_percentile": torch.tensor(PIXEL_PERCENTILE)}
     return {k: v.float().contiguous() for k, v in stats.items()}
-
-
-def _percentile(scores: torch.Tensor, q: float) -> torch.Tensor:
-    return torch.quantile(scores, q / 100)
 
 
 def save_feature_stats(path: Path, model: MLP, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor,

@@ -30,7 +30,7 @@ class StepBoundaryInterrupt:
             raise KeyboardInterrupt
         self.requested = True
 
-    def check(self, *_: object) -> None:
-        """Raise KeyboardInterrupt if Ctrl-C was pressed; called after each step and each epoch."""
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if Ctrl-C was pressed (training.trainer.Run.stop_point calls it after each step)."""
         if self.requested:
             raise KeyboardInterrupt

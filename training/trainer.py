@@ -14,6 +14,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
 from model.mlp import MLP
+from model.ood import FILE_NAME as FEATURE_STATS
 from model.weights import library_versions, save_weights
 from training import distributed as dist
 from training.artifacts import Scalars, plot_history, write_metrics
@@ -23,7 +24,7 @@ from training.data import load_mnist, resolve_root, split_validation, to_inputs
 from training.device import pick_device, use_amp
 from training.errors import UsageError
 from training.excitations import save_top_images
-from training.feature_stats import FILE_NAME as FEATURE_STATS, save_feature_stats
+from training.feature_stats import save_feature_stats
 from training.interrupts import StepBoundaryInterrupt
 from training.loop import EpochProgress, confusion_matrix, epoch_order, evaluate, train_epoch
 from training.optim import make_optimizer, make_scheduler
