@@ -8,7 +8,7 @@ TRAIN_FLAGS ?=
 PYTEST_FLAGS ?=
 export DIGITS_WEIGHTS := $(WEIGHTS)
 
-.PHONY: help setup data train train-best serve test test-fast browser-deps stress bench clean
+.PHONY: help setup data train train-best serve lint test test-fast browser-deps stress bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -43,7 +43,11 @@ browser-deps: ## install Debian's Chromium for the browser tests, if missing
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "browser tests need Chromium: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi; }
 
-test: $(STAMP) browser-deps ## run every test (unit, training on real MNIST, service, browser, fuzz)
+lint: $(STAMP) ## ruff: lint and formatting (line length 120, settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(STAMP) browser-deps lint ## lint, then run every test (unit, training on real MNIST, service, browser, fuzz)
 	$(PY) -m pytest $(PYTEST_FLAGS)
 
 test-fast: $(STAMP) ## the tests that take seconds, not minutes

@@ -53,9 +53,18 @@ def inactive_share(model: MLP, x: torch.Tensor) -> tuple[str, float]:
 
 
 def train_one(activation: str, args, root: Path, out_dir: Path) -> dict:
-    settings = TrainSettings(hidden=(args.hidden,), activation=activation, init=INIT.get(activation, "he"),
-                             epochs=args.epochs, seed=args.seed, data_dir=root, out=out_dir / activation / "m.safetensors",
-                             progress=False, device="cpu", threads=args.threads)
+    settings = TrainSettings(
+        hidden=(args.hidden,),
+        activation=activation,
+        init=INIT.get(activation, "he"),
+        epochs=args.epochs,
+        seed=args.seed,
+        data_dir=root,
+        out=out_dir / activation / "m.safetensors",
+        progress=False,
+        device="cpu",
+        threads=args.threads,
+    )
     metrics = run(settings)
     return {"test_accuracy": metrics["test_accuracy"], "seconds": metrics["train_seconds"], "out": settings.out}
 
@@ -68,9 +77,11 @@ def plot(path: Path, results: dict[str, dict]) -> None:
 
     names = list(results)
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    panels = (("test accuracy (%)", [100 * r["test_accuracy"] for r in results.values()]),
-              ("training seconds", [r["seconds"] for r in results.values()]),
-              ("dead / saturated / single-piece neurons (%)", [100 * r["share"] for r in results.values()]))
+    panels = (
+        ("test accuracy (%)", [100 * r["test_accuracy"] for r in results.values()]),
+        ("training seconds", [r["seconds"] for r in results.values()]),
+        ("dead / saturated / single-piece neurons (%)", [100 * r["share"] for r in results.values()]),
+    )
     for ax, (title, values) in zip(axes, panels):
         ax.bar(names, values, color="tab:blue")
         ax.set_title(title)
@@ -84,7 +95,9 @@ def plot(path: Path, results: dict[str, dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
@@ -101,10 +114,26 @@ def main(argv: list[str] | None = None) -> int:
             r = train_one(name, args, root, Path(tmp))
             r["measure"], r["share"] = inactive_share(load_weights(r.pop("out"))[0], test_x)
             results[name] = r
-    rows = [(name, INIT.get(name, "he"), f"{100 * r['test_accuracy']:.2f}", f"{r['seconds']:.1f}",
-             f"{100 * r['share']:.1f} % {r['measure']}") for name, r in results.items()]
-    md = table((f"activation (784-{args.hidden}-10, {args.epochs} epochs)", "init", "test accuracy (%)",
-                "training seconds", "dead / saturated / single-piece neurons"), rows)
+    rows = [
+        (
+            name,
+            INIT.get(name, "he"),
+            f"{100 * r['test_accuracy']:.2f}",
+            f"{r['seconds']:.1f}",
+            f"{100 * r['share']:.1f} % {r['measure']}",
+        )
+        for name, r in results.items()
+    ]
+    md = table(
+        (
+            f"activation (784-{args.hidden}-10, {args.epochs} epochs)",
+            "init",
+            "test accuracy (%)",
+            "training seconds",
+            "dead / saturated / single-piece neurons",
+        ),
+        rows,
+    )
     plot(args.plot, results)
     report("activations", argv, info, md, results, args.plot)
     return 0

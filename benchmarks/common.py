@@ -6,8 +6,9 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -29,14 +30,22 @@ def cpu_model() -> str:
 
 def machine() -> dict[str, Any]:
     """The facts a reader needs to compare figures: cores, CPU, torch, threads, load at the start."""
-    return {"nproc": os.cpu_count(), "cpu": cpu_model(), "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.is_available(),
-            "load_average_1min": round(os.getloadavg()[0], 2)}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu_model(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.is_available(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
 
 
 def machine_line(info: dict[str, Any]) -> str:
-    return (f"Machine: {info['nproc']} cores ({info['cpu']}), torch {info['torch']}, {info['torch_threads']} torch "
-            f"threads, CUDA {'yes' if info['cuda'] else 'no'}; 1-minute load average at the start {info['load_average_1min']}.")
+    return (
+        f"Machine: {info['nproc']} cores ({info['cpu']}), torch {info['torch']}, {info['torch_threads']} torch "
+        f"threads, CUDA {'yes' if info['cuda'] else 'no'}; "
+        f"1-minute load average at the start {info['load_average_1min']}."
+    )
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -27,15 +27,22 @@ def free_port() -> int:
 
 def gunicorn_env(weights: Path, port: int, workers: int | None = 2, **extra: str) -> dict[str, str]:
     """The environment that serves WEIGHTS on 127.0.0.1:PORT (workers=None: WORKERS as inherited, else the default)."""
-    env = {**os.environ, "DIGITS_WEIGHTS": str(weights), "HOST": "127.0.0.1", "PORT": str(port),
-           "PYTHONPATH": str(REPO), **extra}
+    env = {
+        **os.environ,
+        "DIGITS_WEIGHTS": str(weights),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PYTHONPATH": str(REPO),
+        **extra,
+    }
     if workers is not None:
         env["WORKERS"] = str(workers)
     return env
 
 
-def start_gunicorn(weights: Path, port: int, workers: int | None = 2, log=subprocess.DEVNULL,
-                   extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_gunicorn(
+    weights: Path, port: int, workers: int | None = 2, log=subprocess.DEVNULL, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Start gunicorn in its own process group, stdout and stderr both to LOG (a file, DEVNULL or PIPE)."""
     env = gunicorn_env(weights, port, workers, **(extra_env or {}))
     return subprocess.Popen(GUNICORN, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

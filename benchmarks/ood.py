@@ -26,9 +26,10 @@ from PIL import Image, ImageDraw, ImageFont
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from service_kit import not_digit_drawings  # noqa: E402  (test data, shared on purpose)
+
 from benchmarks.common import machine, report, table  # noqa: E402
 from service import create_app  # noqa: E402
-from service_fixtures import not_digit_drawings  # noqa: E402  (test data, shared on purpose)
 from training.data import load_mnist, resolve_root  # noqa: E402
 
 DIGIT_LOOKALIKES = set("OoDIliSsZzBbGqg")
@@ -38,8 +39,15 @@ LETTERS = [c for c in string.ascii_letters if c not in DIGIT_LOOKALIKES]
 def typeset(char: str, size: int = 200) -> bytes:
     """One character, black on white, drawn with a pen-thick stroke, as a PNG."""
     img = Image.new("L", (size, size), 255)
-    ImageDraw.Draw(img).text((size / 2, size / 2), char, fill=0, anchor="mm",
-                                 font=ImageFont.load_default(size=140), stroke_width=6, stroke_fill=0)  # a pen, not a hairline
+    ImageDraw.Draw(img).text(
+        (size / 2, size / 2),
+        char,
+        fill=0,
+        anchor="mm",
+        font=ImageFont.load_default(size=140),
+        stroke_width=6,
+        stroke_fill=0,
+    )  # a pen, not a hairline
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
@@ -63,28 +71,54 @@ def measure(weights: Path, mnist) -> dict:
     pred = app.extensions["digits"].predictor.predict(mnist.test_x.numpy().astype(np.float32) / 255)
     wrong = pred.digits != mnist.test_y.numpy()
     hits_d, hits_l = flagged(client, drawings), flagged(client, letters)
-    return {"weights": str(weights), "drawings": [len(hits_d), len(drawings)], "letters": [len(hits_l), len(letters)],
-            "missed_drawings": sorted(set(drawings) - set(hits_d)), "missed_letters": sorted(set(letters) - set(hits_l)),
-            "mnist_flagged": float(pred.uncertain.mean()), "accuracy": float(1 - wrong.mean()),
-            "errors_flagged": float(pred.uncertain[wrong].mean()) if wrong.any() else float("nan")}
+    return {
+        "weights": str(weights),
+        "drawings": [len(hits_d), len(drawings)],
+        "letters": [len(hits_l), len(letters)],
+        "missed_drawings": sorted(set(drawings) - set(hits_d)),
+        "missed_letters": sorted(set(letters) - set(hits_l)),
+        "mnist_flagged": float(pred.uncertain.mean()),
+        "accuracy": float(1 - wrong.mean()),
+        "errors_flagged": float(pred.uncertain[wrong].mean()) if wrong.any() else float("nan"),
+    }
 
 
 def row(r: dict) -> tuple:
     share = lambda hits: f"{hits[0]}/{hits[1]} ({100 * hits[0] / hits[1]:.0f} %)"  # noqa: E731
-    return (r["weights"], share(r["drawings"]), share(r["letters"]), f"{100 * r['mnist_flagged']:.2f} %",
-            f"{100 * r['errors_flagged']:.0f} %", f"{100 * r['accuracy']:.2f} %")
+    return (
+        r["weights"],
+        share(r["drawings"]),
+        share(r["letters"]),
+        f"{100 * r['mnist_flagged']:.2f} %",
+        f"{100 * r['errors_flagged']:.0f} %",
+        f"{100 * r['accuracy']:.2f} %",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("weights", type=Path, nargs="*", default=[REPO / "artifacts" / "model.safetensors"])
     args = p.parse_args(argv)
     mnist = load_mnist(resolve_root(None))
     results = [measure(w, mnist) for w in args.weights]
-    md = table(("weights", "drawn non-digits flagged", "typeset letters flagged", "MNIST test digits flagged",
-                "of its MNIST mistakes flagged", "MNIST accuracy"), [row(r) for r in results])
-    missed = "\n".join(f"- {r['weights']}: drawings not flagged: {', '.join(r['missed_drawings'])}; "
-                       f"letters not flagged: {' '.join(r['missed_letters'])}" for r in results)
+    md = table(
+        (
+            "weights",
+            "drawn non-digits flagged",
+            "typeset letters flagged",
+            "MNIST test digits flagged",
+            "of its MNIST mistakes flagged",
+            "MNIST accuracy",
+        ),
+        [row(r) for r in results],
+    )
+    missed = "\n".join(
+        f"- {r['weights']}: drawings not flagged: {', '.join(r['missed_drawings'])}; "
+        f"letters not flagged: {' '.join(r['missed_letters'])}"
+        for r in results
+    )
     report("ood", argv, machine(), f"{md}\n\n{missed}", results)
     return 0
 

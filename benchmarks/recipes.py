@@ -26,8 +26,10 @@ def label(metrics: dict) -> str:
     s = metrics["settings"]
     hidden = "-".join(str(n) for n in s["hidden"])
     precision = "bf16 autocast" if metrics.get("amp") else "fp32"
-    return (f"784-{hidden}-10, {s['epochs']} epochs, batch {s['batch_size']}, lr {s['lr']:g}, augment {s['augment']}, "
-            f"dropout {s['dropout']}, outlier weight {s.get('outlier_weight', 0)}, {precision}")
+    return (
+        f"784-{hidden}-10, {s['epochs']} epochs, batch {s['batch_size']}, lr {s['lr']:g}, augment {s['augment']}, "
+        f"dropout {s['dropout']}, outlier weight {s.get('outlier_weight', 0)}, {precision}"
+    )
 
 
 def plot(path: Path, runs: dict[str, dict]) -> None:
@@ -39,13 +41,29 @@ def plot(path: Path, runs: dict[str, dict]) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     for (name, m), color in zip(runs.items(), itertools.cycle(["tab:blue", "tab:orange", "tab:green", "tab:red"])):
         seconds = list(itertools.accumulate(h["seconds"] for h in m["history"]))
-        ax.plot(seconds, [100 * h["val_accuracy"] for h in m["history"]], "o-", ms=3, color=color,
-                label=f"{name}: validation")
-        ax.plot(seconds[-1], 100 * m["test_accuracy"], "*", ms=14, color=color,
-                label=f"{name}: test {100 * m['test_accuracy']:.2f} %")
+        ax.plot(
+            seconds,
+            [100 * h["val_accuracy"] for h in m["history"]],
+            "o-",
+            ms=3,
+            color=color,
+            label=f"{name}: validation",
+        )
+        ax.plot(
+            seconds[-1],
+            100 * m["test_accuracy"],
+            "*",
+            ms=14,
+            color=color,
+            label=f"{name}: test {100 * m['test_accuracy']:.2f} %",
+        )
     ax.axhline(99.0, color="grey", ls="--", lw=1)
-    ax.set(xlabel="training seconds (cumulative)", ylabel="accuracy (%)", ylim=(96, 100),
-           title="Accuracy against training time")
+    ax.set(
+        xlabel="training seconds (cumulative)",
+        ylabel="accuracy (%)",
+        ylim=(96, 100),
+        title="Accuracy against training time",
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
@@ -54,7 +72,9 @@ def plot(path: Path, runs: dict[str, dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("metrics", type=Path, nargs="+", help="metrics.json files; the recipe name is read from each")
     p.add_argument("--plot", type=Path, default=DOCS / "recipes.png")
     args = p.parse_args(argv)
@@ -62,10 +82,32 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.metrics:
         m = json.loads(path.read_text())
         runs[m["settings"].get("recipe") or path.parent.name] = m
-    rows = [(name, label(m), f"{100 * m['test_accuracy']:.2f}", f"{100 * m['val_accuracy']:.2f}", m["best_epoch"],
-             f"{m['train_seconds']:.0f}", f"{m['samples_per_second']:,.0f}", m["device"]) for name, m in runs.items()]
-    md = table(("run", "recipe", "test accuracy (%)", "best validation (%)", "best epoch", "training seconds",
-                "samples/s", "device"), rows)
+    rows = [
+        (
+            name,
+            label(m),
+            f"{100 * m['test_accuracy']:.2f}",
+            f"{100 * m['val_accuracy']:.2f}",
+            m["best_epoch"],
+            f"{m['train_seconds']:.0f}",
+            f"{m['samples_per_second']:,.0f}",
+            m["device"],
+        )
+        for name, m in runs.items()
+    ]
+    md = table(
+        (
+            "run",
+            "recipe",
+            "test accuracy (%)",
+            "best validation (%)",
+            "best epoch",
+            "training seconds",
+            "samples/s",
+            "device",
+        ),
+        rows,
+    )
     plot(args.plot, runs)
     report("recipes", argv, machine(), md, rows, args.plot)
     return 0

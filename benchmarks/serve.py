@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +36,20 @@ BENCH_HEADING = "## Benchmark"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     p.add_argument("--threads", type=int, default=1, help="gthread threads per worker (as make serve)")
     p.add_argument("--clients", type=int, default=16, help="concurrent keep-alive connections")
     p.add_argument("--seconds", type=float, default=8.0, help="duration of each scenario")
     p.add_argument("--batch", type=int, default=64, help="images per request on the batch path")
-    p.add_argument("--weights", type=Path, default=REPO / "artifacts/model.safetensors",
-                   help="weights to serve; a random 784-800-10 model when the file does not exist")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        default=REPO / "artifacts/model.safetensors",
+        help="weights to serve; a random 784-800-10 model when the file does not exist",
+    )
     p.add_argument("--out", type=Path, default=REPO / "docs/serving.md", help="markdown report ('-' for none)")
     return p.parse_args(argv)
 
@@ -58,8 +64,13 @@ def small_png() -> bytes:
 
 
 def multipart(images: list[bytes]) -> bytes:
-    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="{i}.png"\r\n'
-             f"Content-Type: image/png\r\n\r\n".encode() + data + b"\r\n" for i, data in enumerate(images)]
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="{i}.png"\r\n'
+        f"Content-Type: image/png\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+        for i, data in enumerate(images)
+    ]
     return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
@@ -108,8 +119,9 @@ def run_scenario(port: int, path: str, body: bytes, ctype: str, args: argparse.N
     latencies: list[list[float]] = [[] for _ in range(args.clients)]
     errors: list[int] = []
     stop = time.perf_counter() + args.seconds
-    threads = [threading.Thread(target=client_loop, args=(port, path, body, ctype, stop, lat, errors))
-               for lat in latencies]
+    threads = [
+        threading.Thread(target=client_loop, args=(port, path, body, ctype, stop, lat, errors)) for lat in latencies
+    ]
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -117,15 +129,23 @@ def run_scenario(port: int, path: str, body: bytes, ctype: str, args: argparse.N
         t.join()
     elapsed = time.perf_counter() - t0
     lat = np.array([x for per in latencies for x in per])
-    return {"requests": len(lat), "rps": len(lat) / elapsed, "p50_ms": 1000 * np.percentile(lat, 50),
-            "p99_ms": 1000 * np.percentile(lat, 99), "errors": len(errors)}
+    return {
+        "requests": len(lat),
+        "rps": len(lat) / elapsed,
+        "p50_ms": 1000 * np.percentile(lat, 50),
+        "p99_ms": 1000 * np.percentile(lat, 99),
+        "errors": len(errors),
+    }
 
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     import torch
@@ -133,26 +153,40 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores visible; Python {platform.python_version()}, torch {torch.__version__}"
 
 
-def report(rows: list[tuple[str, int, dict]], args: argparse.Namespace, weights_name: str, argv: list[str],
-           load: tuple[float, float]) -> str:
+def report(
+    rows: list[tuple[str, int, dict]],
+    args: argparse.Namespace,
+    weights_name: str,
+    argv: list[str],
+    load: tuple[float, float],
+) -> str:
     cmd = " ".join(["python benchmarks/serve.py", *argv])
     lines = [
-        BENCH_HEADING, "",
-        f"Command: `{cmd}`  ", f"Machine: {machine()}  ",
-        f"Date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}  ",
+        BENCH_HEADING,
+        "",
+        f"Command: `{cmd}`  ",
+        f"Machine: {machine()}  ",
+        f"Date: {datetime.now(UTC).isoformat(timespec='seconds')}  ",
         f"Server: gunicorn, {args.workers} gthread workers × {args.threads} threads, one torch thread per worker; "
         f"weights: {weights_name}  ",
         f"Clients: {args.clients} keep-alive HTTP/1.1 connections (Python threads, http.client) on the same machine, "
-        f"{args.seconds:g} s per scenario.", "",
+        f"{args.seconds:g} s per scenario.",
+        "",
         "| scenario | images/request | requests/s | images/s | p50 ms | p99 ms | errors |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, per_request, r in rows:
-        lines.append(f"| {name} | {per_request} | {r['rps']:,.0f} | {r['rps'] * per_request:,.0f} | "
-                     f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |")
-    lines += ["", f"Load average (1 min) before and after the run: {load[0]:.1f} → {load[1]:.1f} on "
-              f"{os.cpu_count()} cores. Client and server share those cores, and so does everything else running "
-              "on the machine: the figures are noisy and a floor for what the server alone could do.", ""]
+        lines.append(
+            f"| {name} | {per_request} | {r['rps']:,.0f} | {r['rps'] * per_request:,.0f} | "
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |"
+        )
+    lines += [
+        "",
+        f"Load average (1 min) before and after the run: {load[0]:.1f} → {load[1]:.1f} on "
+        f"{os.cpu_count()} cores. Client and server share those cores, and so does everything else running "
+        "on the machine: the figures are noisy and a floor for what the server alone could do.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -167,11 +201,24 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     one, batch = small_png(), multipart([small_png()] * args.batch)
-    scenarios = [("/api/predict, one PNG", "/api/predict", one, "image/png", 1),
-                 ("/api/predict?activations=1, one PNG", "/api/predict?activations=1", one, "image/png", 1),
-                 (f"/api/predict, batch of {args.batch}", "/api/predict", batch, f"multipart/form-data; boundary={BOUNDARY}", args.batch),
-                 (f"/api/predict?activations=1, batch of {args.batch}", "/api/predict?activations=1", batch,
-                  f"multipart/form-data; boundary={BOUNDARY}", args.batch)]
+    scenarios = [
+        ("/api/predict, one PNG", "/api/predict", one, "image/png", 1),
+        ("/api/predict?activations=1, one PNG", "/api/predict?activations=1", one, "image/png", 1),
+        (
+            f"/api/predict, batch of {args.batch}",
+            "/api/predict",
+            batch,
+            f"multipart/form-data; boundary={BOUNDARY}",
+            args.batch,
+        ),
+        (
+            f"/api/predict?activations=1, batch of {args.batch}",
+            "/api/predict?activations=1",
+            batch,
+            f"multipart/form-data; boundary={BOUNDARY}",
+            args.batch,
+        ),
+    ]
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="digits-bench-") as tmp:
         weights, weights_name = weights_to_serve(args.weights, Path(tmp))
@@ -182,8 +229,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, path, body, ctype, n in scenarios:
                 rows.append((name, n, run_scenario(port, path, body, ctype, args)))
                 r = rows[-1][2]
-                print(f"{name:45s} {r['rps']:8,.0f} req/s {r['rps'] * n:9,.0f} img/s  p50 {r['p50_ms']:6.1f} ms  "
-                      f"p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}", flush=True)
+                print(
+                    f"{name:45s} {r['rps']:8,.0f} req/s {r['rps'] * n:9,.0f} img/s  p50 {r['p50_ms']:6.1f} ms  "
+                    f"p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}",
+                    flush=True,
+                )
         finally:
             live_server.stop(server)
     text = report(rows, args, weights_name, argv, (load_before, os.getloadavg()[0]))

@@ -7,7 +7,8 @@ corpus (tests/hostile/make_corpus.py): half good images, half bad requests. Repo
 (must be 0), dropped connections (no response at all; must be 0), answers that differ from the corpus, worker
 restarts, and the RSS of every gunicorn worker (/proc/PID/status VmRSS) after a warm-up and at the end (growth must
 stay under 20 %). After a 413 for an over-limit body a client opens a new connection: gunicorn 27 answers it with
-keep-alive but closes the connection once it finds more than 64 KiB of unread body (see docs/reliability.md). Writes the figures into the soak section of docs/reliability.md. Exit status 1 if a limit is broken.
+keep-alive but closes the connection once it finds more than 64 KiB of unread body (see docs/reliability.md).
+Writes the figures into the soak section of docs/reliability.md. Exit status 1 if a limit is broken.
 """
 
 from __future__ import annotations
@@ -36,13 +37,19 @@ START, END = "<!-- soak:start -->", "<!-- soak:end -->"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--seconds", type=float, default=60.0, help="length of the measured run")
     p.add_argument("--warmup", type=float, default=5.0, help="seconds of the same traffic before the first RSS reading")
     p.add_argument("--clients", type=int, default=32, help="concurrent keep-alive connections")
     p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: WORKERS or the setting's 2)")
-    p.add_argument("--weights", type=Path, default=REPO / "artifacts/model.safetensors",
-                   help="weights to serve; a random 784-800-10 model when the file does not exist")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        default=REPO / "artifacts/model.safetensors",
+        help="weights to serve; a random 784-800-10 model when the file does not exist",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the clients' choice of cases")
     p.add_argument("--out", type=Path, default=REPO / "docs/reliability.md", help="markdown file to update ('-': none)")
     return p.parse_args(argv)
@@ -141,8 +148,11 @@ def client(port: int, good: list[Case], bad: list[Case], seed: int, until: float
         try:
             response = exchange(conn, method, path, headers, body)
         except (OSError, http.client.HTTPException) as exc:
-            tally.drop(case, f"{exc!r} on a connection idle {idle:.2f} s after {used} requests, "
-                              f"the last {previous.name if previous else None}")
+            tally.drop(
+                case,
+                f"{exc!r} on a connection idle {idle:.2f} s after {used} requests, "
+                f"the last {previous.name if previous else None}",
+            )
             conn.close()
             conn = None
             continue
@@ -158,8 +168,10 @@ def client(port: int, good: list[Case], bad: list[Case], seed: int, until: float
 def drive(port: int, cases: list[Case], clients: int, seconds: float, seed: int) -> Tally:
     good, bad = [c for c in cases if c.ok], [c for c in cases if not c.ok]
     tally, until = Tally(), time.monotonic() + seconds
-    threads = [threading.Thread(target=client, args=(port, good, bad, seed * 1000 + i, until, tally), daemon=True)
-               for i in range(clients)]
+    threads = [
+        threading.Thread(target=client, args=(port, good, bad, seed * 1000 + i, until, tally), daemon=True)
+        for i in range(clients)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -175,47 +187,64 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def summarise(args, tally: Tally, seconds: float, rss_start: dict[int, int], rss_end: dict[int, int],
-              restarts: int, n_cases: int) -> tuple[dict, bool]:
+def summarise(
+    args, tally: Tally, seconds: float, rss_start: dict[int, int], rss_end: dict[int, int], restarts: int, n_cases: int
+) -> tuple[dict, bool]:
     served = sum(tally.statuses.values())
     errors_5xx = sum(n for s, n in tally.statuses.items() if s >= 500)
     growth = max(((rss_end.get(p, 0) - r) / r for p, r in rss_start.items() if r), default=0.0)
-    figures = {"served": served, "per_second": served / seconds, "5xx": errors_5xx, "dropped": len(tally.dropped),
-               "restarts": restarts, "statuses": dict(sorted(tally.statuses.items())),
-               "mismatches": dict(tally.mismatches), "p50_ms": 1000 * percentile(tally.latencies, 0.5),
-               "p99_ms": 1000 * percentile(tally.latencies, 0.99), "rss_start": rss_start, "rss_end": rss_end,
-               "rss_growth": growth, "cases": n_cases}
+    figures = {
+        "served": served,
+        "per_second": served / seconds,
+        "5xx": errors_5xx,
+        "dropped": len(tally.dropped),
+        "restarts": restarts,
+        "statuses": dict(sorted(tally.statuses.items())),
+        "mismatches": dict(tally.mismatches),
+        "p50_ms": 1000 * percentile(tally.latencies, 0.5),
+        "p99_ms": 1000 * percentile(tally.latencies, 0.99),
+        "rss_start": rss_start,
+        "rss_end": rss_end,
+        "rss_growth": growth,
+        "cases": n_cases,
+    }
     ok = errors_5xx == 0 and not tally.dropped and restarts == 0 and growth < MAX_RSS_GROWTH and served > 0
     return figures, ok
 
 
 def markdown(args, f: dict, info: dict, ok: bool) -> str:
-    rss = ", ".join(f"{f['rss_start'][p] / 1024:.0f} → {f['rss_end'].get(p, 0) / 1024:.0f} MiB"
-                    for p in sorted(f["rss_start"]))
+    rss = ", ".join(
+        f"{f['rss_start'][p] / 1024:.0f} → {f['rss_end'].get(p, 0) / 1024:.0f} MiB" for p in sorted(f["rss_start"])
+    )
     mismatch = ", ".join(f"`{k}` ×{v}" for k, v in sorted(f["mismatches"].items())) or "none"
-    rows = [("requests served", f"{f['served']:,} ({f['per_second']:.0f}/s)"),
-            ("answers by status", ", ".join(f"{s}: {n:,}" for s, n in f["statuses"].items())),
-            ("5xx answers (must be 0)", f["5xx"]), ("dropped connections (must be 0)", f["dropped"]),
-            ("worker restarts (must be 0)", f["restarts"]),
-            ("worker RSS after warm-up → end", rss),
-            ("largest RSS growth (must be < 20 %)", f"{100 * f['rss_growth']:+.1f} %"),
-            ("latency p50 / p99", f"{f['p50_ms']:.0f} ms / {f['p99_ms']:.0f} ms"),
-            ("status differing from the corpus", mismatch)]
+    rows = [
+        ("requests served", f"{f['served']:,} ({f['per_second']:.0f}/s)"),
+        ("answers by status", ", ".join(f"{s}: {n:,}" for s, n in f["statuses"].items())),
+        ("5xx answers (must be 0)", f["5xx"]),
+        ("dropped connections (must be 0)", f["dropped"]),
+        ("worker restarts (must be 0)", f["restarts"]),
+        ("worker RSS after warm-up → end", rss),
+        ("largest RSS growth (must be < 20 %)", f"{100 * f['rss_growth']:+.1f} %"),
+        ("latency p50 / p99", f"{f['p50_ms']:.0f} ms / {f['p99_ms']:.0f} ms"),
+        ("status differing from the corpus", mismatch),
+    ]
     table = "\n".join(["| measure | value |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in rows])
-    return (f"{START}\n### Soak: {'passed' if ok else 'FAILED'}\n\n"
-            f"Command: `python benchmarks/soak.py --seconds {args.seconds:g} --clients {args.clients}`; "
-            f"{args.warmup:g} s warm-up, then {args.seconds:g} s measured. {f['cases']} corpus cases, half the "
-            f"requests good images, half hostile ones; gunicorn with service/gunicorn_conf.py on 127.0.0.1, serving "
-            f"{f['weights']}.\n\n"
-            f"{machine_line(info)} The CPU was shared with the clients (same machine) and with other work, "
-            f"so throughput and latency are a floor; the pass/fail figures do not depend on speed.\n\n{table}\n{END}")
+    return (
+        f"{START}\n### Soak: {'passed' if ok else 'FAILED'}\n\n"
+        f"Command: `python benchmarks/soak.py --seconds {args.seconds:g} --clients {args.clients}`; "
+        f"{args.warmup:g} s warm-up, then {args.seconds:g} s measured. {f['cases']} corpus cases, half the "
+        f"requests good images, half hostile ones; gunicorn with service/gunicorn_conf.py on 127.0.0.1, serving "
+        f"{f['weights']}.\n\n"
+        f"{machine_line(info)} The CPU was shared with the clients (same machine) and with other work, "
+        f"so throughput and latency are a floor; the pass/fail figures do not depend on speed.\n\n{table}\n{END}"
+    )
 
 
 def write_section(path: Path, section: str) -> None:
     """Replace the soak section of the markdown file (or append one)."""
     text = path.read_text() if path.exists() else "# Reliability\n"
     if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
+        text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text)
@@ -243,14 +272,17 @@ def main(argv: list[str] | None = None) -> int:
             stop(server)
             log = (Path(tmp) / "gunicorn.log").read_text(errors="replace")
     figures, ok = summarise(args, tally, seconds, rss_start, rss_end, restarts, len(cases))
-    figures["weights"] = (f"`{args.weights.relative_to(REPO) if args.weights.is_relative_to(REPO) else args.weights}`"
-                          if args.weights.is_file() else "a random 784-800-10 model (no trained weights found)")
+    figures["weights"] = (
+        f"`{args.weights.relative_to(REPO) if args.weights.is_relative_to(REPO) else args.weights}`"
+        if args.weights.is_file()
+        else "a random 784-800-10 model (no trained weights found)"
+    )
     section = markdown(args, figures, info, ok)
     print(section)
     if tally.dropped:
         print("dropped:", *tally.dropped[:10], sep="\n  ", file=sys.stderr)
     if "Traceback" in log:
-        print("gunicorn logged a traceback:\n" + log[log.index("Traceback"):][:3000], file=sys.stderr)
+        print("gunicorn logged a traceback:\n" + log[log.index("Traceback") :][:3000], file=sys.stderr)
     if str(args.out) != "-":
         write_section(args.out, section)
     return 0 if ok else 1

@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import machine, report, table  # noqa: E402
 from model import MLP  # noqa: E402
-from training.optim import make_optimizer  # noqa: E402
 from training.data import load_mnist, resolve_root, to_inputs  # noqa: E402
 from training.device import native_bf16  # noqa: E402
 from training.loop import EpochProgress, autocast, train_epoch  # noqa: E402
+from training.optim import make_optimizer  # noqa: E402
 from training.settings import TrainSettings  # noqa: E402
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the PyTorch example's Normalize constants
@@ -85,8 +85,9 @@ def dataloader(root: Path, batch_size: int, seed: int, workers: int, train: bool
     """One epoch of the PyTorch MNIST example's pipeline: per-sample PIL → ToTensor → Normalize, collated."""
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
     dataset = datasets.MNIST(str(root), train=True, transform=transform)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, num_workers=workers, generator=torch.Generator().manual_seed(seed)
+    )
     model, opt = fresh_model(seed)
     model.train()
 
@@ -114,7 +115,9 @@ def rows(results: dict[str, dict[str, float]]) -> list[tuple]:
         for name, r in group.items():
             rate = r["samples"] / r["wall_s"]
             each = ", ".join(f"{s:.2f}" for s in r["wall_s_each"])
-            out.append((name, f"{r['wall_s']:.2f} ({each})", f"{r['cpu_s']:.2f}", f"{rate:,.0f}", f"{rate / slowest:.1f}×"))
+            out.append(
+                (name, f"{r['wall_s']:.2f} ({each})", f"{r['cpu_s']:.2f}", f"{rate:,.0f}", f"{rate / slowest:.1f}×")
+            )
     return out
 
 
@@ -124,7 +127,10 @@ def pairs(args: argparse.Namespace, root: Path) -> dict[str, tuple]:
     precisions = [("fp32", False)] + ([("bf16 autocast", True)] if native_bf16(torch.device("cpu")) else [])
     out = {}
     for label, amp in reversed(precisions):
-        out[f"train, {label}: ours (whole tensors, training.loop)"] = (ours, (mnist, args.batch_size, args.seed, True, amp))
+        out[f"train, {label}: ours (whole tensors, training.loop)"] = (
+            ours,
+            (mnist, args.batch_size, args.seed, True, amp),
+        )
         out[f"train, {label}: {loader}"] = (dataloader, (root, args.batch_size, args.seed, args.workers, True, amp))
     out["input only: ours (whole tensors, training.loop)"] = (ours, (mnist, args.batch_size, args.seed, False, False))
     out[f"input only: {loader}"] = (dataloader, (root, args.batch_size, args.seed, args.workers, False, False))
@@ -132,7 +138,9 @@ def pairs(args: argparse.Namespace, root: Path) -> dict[str, tuple]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--batch-size", type=int, default=TrainSettings.batch_size)
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--repeats", type=int, default=3, help="epochs per pipeline; the median is reported")
@@ -147,8 +155,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, (fn, fn_args) in todo.items():
             runs[name].append(fn(*fn_args))
     results = {name: median(r) for name, r in runs.items()}
-    md = table((f"one epoch of 60,000 images, batch {args.batch_size}", f"wall s: median (each of {args.repeats})",
-                "CPU s", "samples/s", "speed-up"), rows(results))
+    md = table(
+        (
+            f"one epoch of 60,000 images, batch {args.batch_size}",
+            f"wall s: median (each of {args.repeats})",
+            "CPU s",
+            "samples/s",
+            "speed-up",
+        ),
+        rows(results),
+    )
     report("train_speed", argv, info, md, results)
     return 0
 

@@ -72,7 +72,7 @@ class MLPConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "MLPConfig":
+    def from_dict(cls, data: dict[str, Any]) -> MLPConfig:
         """Rebuild a config, refusing keys this version does not know."""
         known = {f.name for f in dataclasses.fields(cls) if f.init}
         unknown = sorted(set(data) - known)

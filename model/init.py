@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from torch import nn
-
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from model.config import MLPConfig
 
 # nn.init's gain names for each activation; maxout and elu behave like relu for He's derivation.
-_GAIN_NAME = {"relu": "relu", "leaky_relu": "leaky_relu", "elu": "relu", "maxout": "relu",
-              "sigmoid": "sigmoid", "tanh": "tanh"}
+_GAIN_NAME = {
+    "relu": "relu",
+    "leaky_relu": "leaky_relu",
+    "elu": "relu",
+    "maxout": "relu",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+}
 
 
 def _he(layer: nn.Linear, cfg: MLPConfig) -> None:

@@ -7,7 +7,7 @@ import json
 import os
 import platform
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +83,19 @@ def _tensors(model: MLP) -> dict[str, torch.Tensor]:
 
 def weights_bytes(model: MLP, provenance: dict[str, Any] | None = None) -> bytes:
     """Serialise a model, its config and its provenance into safetensors bytes."""
-    prov = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "libraries": library_versions(), **(provenance or {})}
+    prov = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+        **(provenance or {}),
+    }
     tensors = _tensors(model)
     config_json, prov_json = model.config.to_json(), json.dumps(prov, sort_keys=True)
-    meta = {"format": FORMAT, "config": config_json, "provenance": prov_json,
-            "checksum": _checksum(tensors, config_json, prov_json)}
+    meta = {
+        "format": FORMAT,
+        "config": config_json,
+        "provenance": prov_json,
+        "checksum": _checksum(tensors, config_json, prov_json),
+    }
     return st_save(tensors, metadata=meta)
 
 
@@ -114,7 +121,9 @@ def _read_metadata(path: Path, data: bytes) -> dict[str, str]:
     except (ValueError, UnicodeDecodeError, AttributeError):
         raise WeightsError(f"{path}: not a safetensors file (bad header)") from None
     if meta.get("format") != FORMAT:
-        raise WeightsError(f"{path}: not a digits MLP weights file (format {meta.get('format')!r}, expected {FORMAT!r})")
+        raise WeightsError(
+            f"{path}: not a digits MLP weights file (format {meta.get('format')!r}, expected {FORMAT!r})"
+        )
     return meta
 
 
@@ -147,6 +156,7 @@ def _load_state(path: Path, model: MLP, tensors: dict[str, torch.Tensor]) -> Non
         raise WeightsError(f"{path}: tensors do not match the config (missing {missing}, unexpected {extra})")
     for name, tensor in sorted(tensors.items()):
         if tensor.shape != expected[name].shape:
-            raise WeightsError(f"{path}: tensor {name} has shape {list(tensor.shape)}, "
-                               f"the config needs {list(expected[name].shape)}")
+            raise WeightsError(
+                f"{path}: tensor {name} has shape {list(tensor.shape)}, the config needs {list(expected[name].shape)}"
+            )
     model.load_state_dict(tensors)

@@ -16,9 +16,9 @@ import numpy as np
 from model import WeightsError, load_weights
 from service.errors import ApiError
 from service.inference import Predictor
-from service.served import make_predictor
 from service.preprocess import preprocess
 from service.respond import MODES, Options, prediction_dicts
+from service.served import make_predictor
 from service.settings import from_env
 
 
@@ -27,8 +27,9 @@ def build_parser(settings: dict) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("predict", help="classify image files", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, GIF, BMP, WebP, TIFF)")
-    p.add_argument("--weights", type=Path, default=Path(settings["WEIGHTS_PATH"]),
-                   help="weights file (env DIGITS_WEIGHTS)")
+    p.add_argument(
+        "--weights", type=Path, default=Path(settings["WEIGHTS_PATH"]), help="weights file (env DIGITS_WEIGHTS)"
+    )
     p.add_argument("--mode", choices=MODES, default="auto", help="auto: centre and scale like MNIST; raw: as is")
     p.add_argument("--activations", action="store_true", help="show every layer's activations")
     p.add_argument("--json", action="store_true", help="print the same JSON as POST /api/predict, one line per image")

@@ -49,7 +49,9 @@ def _identify(data: bytes, max_pixels: int) -> Image.Image:
     except UnidentifiedImageError:
         if _looks_like_ours(data):
             raise ApiError(400, "invalid_image", "the image is corrupt or truncated") from None
-        raise ApiError(415, "unsupported_media_type", "not an image format we read (PNG, JPEG, GIF, BMP, WebP, TIFF)")
+        raise ApiError(
+            415, "unsupported_media_type", "not an image format we read (PNG, JPEG, GIF, BMP, WebP, TIFF)"
+        ) from None
     except Image.DecompressionBombError as exc:
         raise ApiError(413, "image_too_large", str(exc)) from exc
     except Exception as exc:  # Pillow's header parsers raise many types (SyntaxError, struct.error, …)

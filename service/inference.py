@@ -40,8 +40,9 @@ class Prediction:
 class Predictor:
     """Wraps the model: runs it under inference mode and flags answers it should not be sure of."""
 
-    def __init__(self, model: MLP, uncertain_below: float = 0.6, entropy_above: float = 0.35,
-                 ood: OodChecks | None = None) -> None:
+    def __init__(
+        self, model: MLP, uncertain_below: float = 0.6, entropy_above: float = 0.35, ood: OodChecks | None = None
+    ) -> None:
         self.model = model.eval()
         self.uncertain_below, self.entropy_above, self.ood = uncertain_below, entropy_above, ood
 
@@ -61,8 +62,9 @@ class Predictor:
         shown = [LayerTrace(t.name, t.activation, t.z.detach().numpy(), t.a.detach().numpy()) for t in traces]
         return self._judge(shown[-1].a, shown if layers else [], top_neurons, checks)
 
-    def _judge(self, probs: np.ndarray, layers: list[LayerTrace], top: list[TopNeurons],
-               checks: list[CheckResult] = ()) -> Prediction:
+    def _judge(
+        self, probs: np.ndarray, layers: list[LayerTrace], top: list[TopNeurons], checks: list[CheckResult] = ()
+    ) -> Prediction:
         """Pick the digit and decide whether the answer is too unsure to be trusted, or its input unlike a digit."""
         entropy = -(probs * np.log(np.clip(probs, 1e-12, None))).sum(axis=1) / LN_CLASSES  # (B,)
         confidence = probs.max(axis=1)

@@ -46,8 +46,11 @@ def read_inputs(request: Request, limit: int) -> Inputs:
     elif mimetype == "application/json" or mimetype.endswith("+json"):
         inputs = _from_json(request.get_data())
     else:
-        raise ApiError(415, "unsupported_media_type", f"send multipart/form-data, image/* or application/json, "
-                                                      f"not {mimetype or 'a body without Content-Type'}")
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send multipart/form-data, image/* or application/json, not {mimetype or 'a body without Content-Type'}",
+        )
     if len(inputs) == 0:
         raise ApiError(400, "missing_image", "no image in the request")
     check_limit(len(inputs), limit)
@@ -109,8 +112,11 @@ def _from_pixels(value) -> Inputs:
         return Inputs([], _scaled(arr.reshape(1, INPUT_SIDE, INPUT_SIDE)), batch=False)
     if arr.ndim == 2 and arr.shape[1] == INPUT_SIZE or arr.ndim == 3 and arr.shape[1:] == (INPUT_SIDE, INPUT_SIDE):
         return Inputs([], _scaled(arr.reshape(-1, INPUT_SIDE, INPUT_SIDE)), batch=True)
-    raise ApiError(400, "invalid_pixels", f'"pixels" has shape {list(arr.shape)}; send 784 numbers, 28 rows of 28, '
-                                          f'or a list of those')
+    raise ApiError(
+        400,
+        "invalid_pixels",
+        f'"pixels" has shape {list(arr.shape)}; send 784 numbers, 28 rows of 28, or a list of those',
+    )
 
 
 def _scaled(images: np.ndarray) -> np.ndarray:

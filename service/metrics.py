@@ -11,14 +11,24 @@ import os
 import time
 
 import numpy as np
-
 from flask import Blueprint, Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import REGISTRY, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 REQUESTS = Counter("digits_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
-LATENCY = Histogram("digits_http_request_duration_seconds", "Time from request to response", ["route"],
-                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+LATENCY = Histogram(
+    "digits_http_request_duration_seconds",
+    "Time from request to response",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 PREDICTIONS = Counter("digits_predictions_total", "Images classified, by answer", ["digit", "uncertain"])
 
 bp = Blueprint("metrics", __name__)

@@ -39,16 +39,20 @@ class Neurons:
     def incoming(self, pos: int, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Weights (k, n_in) and biases (k,) of neuron i: k = 1 except for maxout's k linear pieces."""
         k = self.pieces[pos]
-        return self.weights[pos][i * k:(i + 1) * k], self.biases[pos][i * k:(i + 1) * k]
+        return self.weights[pos][i * k : (i + 1) * k], self.biases[pos][i * k : (i + 1) * k]
 
     def describe(self, layer: str, i: int) -> dict[str, Any]:
         """The /api/layers/<layer>/neurons/<i> document."""
         pos = self.index(layer, i)
         w, b = self.incoming(pos, i)
-        doc = {"layer": layer, "index": i, "pieces": self.pieces[pos],
-               "weights": rounded(w[0]) if len(w) == 1 else rounded(w),
-               "bias": rounded(b)[0] if len(b) == 1 else rounded(b),
-               "outgoing": rounded(self.weights[pos + 1][:, i]) if pos + 1 < len(self.names) else None}
+        doc = {
+            "layer": layer,
+            "index": i,
+            "pieces": self.pieces[pos],
+            "weights": rounded(w[0]) if len(w) == 1 else rounded(w),
+            "bias": rounded(b)[0] if len(b) == 1 else rounded(b),
+            "outgoing": rounded(self.weights[pos + 1][:, i]) if pos + 1 < len(self.names) else None,
+        }
         doc["top_images"] = self._top_images(layer, i)
         return doc
 
@@ -64,8 +68,10 @@ class Neurons:
         if self.top is None or f"{layer}.indices" not in self.top:
             return None
         rows = zip(self.top[f"{layer}.indices"][i], self.top[f"{layer}.values"][i], self.top[f"{layer}.test_index"][i])
-        return [{"png": png_data_url(self.top["images"][j]), "activation": round(float(v), 6), "test_index": int(t)}
-                for j, v, t in rows]
+        return [
+            {"png": png_data_url(self.top["images"][j]), "activation": round(float(v), 6), "test_index": int(t)}
+            for j, v, t in rows
+        ]
 
 
 def _load_top(path: Path | None) -> dict[str, np.ndarray] | None:

@@ -20,8 +20,16 @@ from model.ood import FILE_NAME, FORMAT, nearest_whitened_distance, subspace_res
 
 log = logging.getLogger(__name__)
 
-TENSORS = ("means", "precision", "threshold", "val_scores", "pixel_means", "pixel_components", "pixel_threshold",
-           "pixel_val_scores")
+TENSORS = (
+    "means",
+    "precision",
+    "threshold",
+    "val_scores",
+    "pixel_means",
+    "pixel_components",
+    "pixel_threshold",
+    "pixel_val_scores",
+)
 
 
 @dataclass
@@ -52,8 +60,10 @@ class OodChecks:
         """Score pixels x (B, 784) and last-hidden activations (B, n): min over classes for both checks."""
         distance = nearest_whitened_distance(hidden.float(), self.whiten, self.centres)  # (B,)
         residual = subspace_residual(x, self.pixel_means, self.pixel_bases)  # (B,)
-        return [CheckResult("mahalanobis", distance.numpy(), self.threshold),
-                CheckResult("pixel_residual", residual.numpy(), self.pixel_threshold)]
+        return [
+            CheckResult("mahalanobis", distance.numpy(), self.threshold),
+            CheckResult("pixel_residual", residual.numpy(), self.pixel_threshold),
+        ]
 
 
 def _threshold(stats: dict[str, torch.Tensor], prefix: str, percentile: float | None) -> float:

@@ -168,7 +168,7 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
         return _level(ink.pixels, ink.floor, ink.peak)
     scale = BOX / max(y1 - y0, x1 - x0)
     m = 2 * ceil(1 / scale)  # keep 2 output pixels of faint edge around the box
-    crop = ink.pixels[max(y0 - m, 0):y1 + m, max(x0 - m, 0):x1 + m]
+    crop = ink.pixels[max(y0 - m, 0) : y1 + m, max(x0 - m, 0) : x1 + m]
     pixels, report["com_shift"] = _centre(_fit(_level(crop, ink.floor, ink.peak), scale))
     report["scale"] = scale / factor
     return pixels
@@ -231,4 +231,4 @@ def _paste(dst: np.ndarray, src: np.ndarray, oy: int, ox: int) -> None:
     y0, x0 = max(oy, 0), max(ox, 0)
     y1, x1 = min(oy + src.shape[0], dst.shape[0]), min(ox + src.shape[1], dst.shape[1])
     if y1 > y0 and x1 > x0:
-        dst[y0:y1, x0:x1] = src[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+        dst[y0:y1, x0:x1] = src[y0 - oy : y1 - oy, x0 - ox : x1 - ox]

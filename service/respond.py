@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -47,10 +48,12 @@ def rounded(x: np.ndarray) -> list:
 
 
 def prediction_dicts(pred: Prediction, options: Options, inputs: list[dict] | None = None) -> list[dict[str, Any]]:
-    """One answer per image: digit, confidence, probabilities, uncertain, checks; layers, top neurons, input if asked."""
+    """One answer per image: digit, confidence, probabilities, uncertain, checks; layers, top, input if asked."""
     probs = rounded(pred.probabilities)
-    answers = [{"digit": int(d), "confidence": max(p), "probabilities": p, "uncertain": bool(u)}
-               for d, p, u in zip(pred.digits, probs, pred.uncertain)]
+    answers = [
+        {"digit": int(d), "confidence": max(p), "probabilities": p, "uncertain": bool(u)}
+        for d, p, u in zip(pred.digits, probs, pred.uncertain)
+    ]
     for i, answer in enumerate(answers):
         if options.activations:
             answer["layers"] = _layers(pred, i)
@@ -64,16 +67,37 @@ def prediction_dicts(pred: Prediction, options: Options, inputs: list[dict] | No
 
 
 def _checks(pred: Prediction, i: int) -> dict[str, dict[str, Any]]:
-    return {c.name: {"score": round(float(c.score[i]), 4), "threshold": round(c.threshold, 4),
-                     "flagged": bool(c.flagged[i])} for c in pred.checks}
+    return {
+        c.name: {
+            "score": round(float(c.score[i]), 4),
+            "threshold": round(c.threshold, 4),
+            "flagged": bool(c.flagged[i]),
+        }
+        for c in pred.checks
+    }
 
 
 def _layers(pred: Prediction, i: int) -> list[dict[str, Any]]:
-    return [{"name": t.name, "size": int(t.a.shape[1]), "activation": t.activation,
-             "z": rounded(t.z[i]), "a": rounded(t.a[i])} for t in pred.layers]
+    return [
+        {
+            "name": t.name,
+            "size": int(t.a.shape[1]),
+            "activation": t.activation,
+            "z": rounded(t.z[i]),
+            "a": rounded(t.a[i]),
+        }
+        for t in pred.layers
+    ]
 
 
 def _top(pred: Prediction, i: int) -> list[dict[str, Any]]:
-    return [{"name": t.name, "neurons": [{"index": int(n), "a": a, "contribution": c} for n, a, c in
-                                         zip(t.index[i], rounded(t.a[i]), rounded(t.contribution[i]))]}
-            for t in pred.top]
+    return [
+        {
+            "name": t.name,
+            "neurons": [
+                {"index": int(n), "a": a, "contribution": c}
+                for n, a, c in zip(t.index[i], rounded(t.a[i]), rounded(t.contribution[i]))
+            ],
+        }
+        for t in pred.top
+    ]

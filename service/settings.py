@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,38 @@ def percentile(raw: str) -> float:
 
 SETTINGS = (
     Setting("WEIGHTS_PATH", "artifacts/model.safetensors", "DIGITS_WEIGHTS", str, "weights file to serve"),
-    Setting("MAX_CONTENT_LENGTH", 4 * 1024 * 1024, "MAX_CONTENT_LENGTH", int, "largest request body in bytes (413 above)"),
+    Setting(
+        "MAX_CONTENT_LENGTH", 4 * 1024 * 1024, "MAX_CONTENT_LENGTH", int, "largest request body in bytes (413 above)"
+    ),
     Setting("BATCH_LIMIT", 256, "DIGITS_BATCH_LIMIT", int, "most images in one request (413 above)"),
-    Setting("UNCERTAIN_BELOW", 0.60, "DIGITS_UNCERTAIN_BELOW", float,
-            "flag an answer uncertain when its top probability is below this"),
-    Setting("UNCERTAIN_ENTROPY_ABOVE", 0.35, "DIGITS_UNCERTAIN_ENTROPY_ABOVE", float,
-            "… or when the entropy of its probabilities, divided by ln 10, is above this"),
-    Setting("OOD", True, "DIGITS_OOD", on_off,
-            "… or when its input is unlike the training digits (feature_stats.safetensors beside the weights): on/off"),
-    Setting("OOD_PERCENTILE", None, "DIGITS_OOD_PERCENTILE", percentile,
-            "percentile of the validation images' scores above which an input is unlike them (default: as trained)"),
+    Setting(
+        "UNCERTAIN_BELOW",
+        0.60,
+        "DIGITS_UNCERTAIN_BELOW",
+        float,
+        "flag an answer uncertain when its top probability is below this",
+    ),
+    Setting(
+        "UNCERTAIN_ENTROPY_ABOVE",
+        0.35,
+        "DIGITS_UNCERTAIN_ENTROPY_ABOVE",
+        float,
+        "… or when the entropy of its probabilities, divided by ln 10, is above this",
+    ),
+    Setting(
+        "OOD",
+        True,
+        "DIGITS_OOD",
+        on_off,
+        "… or when its input is unlike the training digits (feature_stats.safetensors beside the weights): on/off",
+    ),
+    Setting(
+        "OOD_PERCENTILE",
+        None,
+        "DIGITS_OOD_PERCENTILE",
+        percentile,
+        "percentile of the validation images' scores above which an input is unlike them (default: as trained)",
+    ),
     Setting("TOP_LIMIT", 64, "DIGITS_TOP_LIMIT", int, "largest k accepted by ?top=k"),
     Setting("MODEL_NAME", "mnist-mlp", "DIGITS_MODEL_NAME", str, "model name in the Open Inference Protocol (/v2)"),
 )
@@ -55,7 +78,13 @@ SERVER_SETTINGS = (
     Setting("HOST", "0.0.0.0", "HOST", str, "address to listen on"),
     Setting("PORT", 8000, "PORT", int, "port to listen on"),
     Setting("WORKERS", 2, "WORKERS", int, "gunicorn worker processes, one model copy and one inference thread each"),
-    Setting("THREADS", 1, "THREADS", int, "requests each worker runs at once (gthread worker: idle keep-alive connections wait in its poller, not in a thread)"),
+    Setting(
+        "THREADS",
+        1,
+        "THREADS",
+        int,
+        "requests each worker runs at once (gthread: idle keep-alive connections wait in its poller, not in a thread)",
+    ),
     Setting("TIMEOUT", 30, "TIMEOUT", int, "seconds a request may take before gunicorn restarts its worker"),
 )
 

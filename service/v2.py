@@ -31,8 +31,11 @@ def served(name: str, version: str | None = None) -> ServedModel:
     """The served model if the name (and version, if given) is ours, else 404."""
     model = current_app.extensions["digits"]
     if name != model.name or version not in (None, VERSION):
-        raise ApiError(404, "unknown_model", f"no model {name!r} version {version!r}; this server has "
-                                             f"{model.name!r} version {VERSION!r}")
+        raise ApiError(
+            404,
+            "unknown_model",
+            f"no model {name!r} version {version!r}; this server has {model.name!r} version {VERSION!r}",
+        )
     return model
 
 
@@ -83,13 +86,23 @@ def infer(model_name: str, model_version: str | None = None):
 
 def metadata(model: ServedModel) -> dict:
     """Model metadata: name, versions, platform and every tensor the model takes and can return."""
-    layers = [{"name": f"{t}.{part}", "datatype": "FP32", "shape": [-1, size]}
-              for t, size in zip(model.model.layer_names, model.model.config.layer_sizes[1:]) for part in "za"]
-    return {"name": model.name, "versions": [VERSION], "platform": "pytorch",
-            "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, INPUT_SIZE]}],
-            "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]},
-                        {"name": "digit", "datatype": "INT64", "shape": [-1]},
-                        {"name": "uncertain", "datatype": "BOOL", "shape": [-1]}, *layers]}
+    layers = [
+        {"name": f"{t}.{part}", "datatype": "FP32", "shape": [-1, size]}
+        for t, size in zip(model.model.layer_names, model.model.config.layer_sizes[1:])
+        for part in "za"
+    ]
+    return {
+        "name": model.name,
+        "versions": [VERSION],
+        "platform": "pytorch",
+        "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, INPUT_SIZE]}],
+        "outputs": [
+            {"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]},
+            {"name": "digit", "datatype": "INT64", "shape": [-1]},
+            {"name": "uncertain", "datatype": "BOOL", "shape": [-1]},
+            *layers,
+        ],
+    }
 
 
 def _refuse_encoded_body() -> None:
@@ -111,10 +124,15 @@ def input_pixels(req: InferRequest, limit: int) -> np.ndarray:
 
 def _tensor_pixels(tensor: Tensor) -> np.ndarray:
     shape = tuple(tensor.shape)
-    if not (len(shape) == 2 and shape[1] == INPUT_SIZE or len(shape) == 3 and shape[1:] == (INPUT_SIDE, INPUT_SIDE)) \
-            or shape[0] == 0:
-        raise ApiError(400, "invalid_inference_request",
-                       f"input shape must be [N, 784] or [N, 28, 28] with N ≥ 1, not {list(shape)}")
+    if (
+        not (len(shape) == 2 and shape[1] == INPUT_SIZE or len(shape) == 3 and shape[1:] == (INPUT_SIDE, INPUT_SIDE))
+        or shape[0] == 0
+    ):
+        raise ApiError(
+            400,
+            "invalid_inference_request",
+            f"input shape must be [N, 784] or [N, 28, 28] with N ≥ 1, not {list(shape)}",
+        )
     top = 1.0 if tensor.datatype == "FP32" else 255.0
     data = np.asarray(tensor.data, dtype=np.float32)
     if not np.isfinite(data).all() or data.min() < 0 or data.max() > top:

@@ -62,8 +62,11 @@ def parse_request(body: bytes, header_length: str | None) -> InferRequest:
         raise _bad(f"{len(body) - offset} bytes of binary data are not claimed by any input's binary_data_size")
     outputs = _list(doc, "outputs", required=False)
     for out in outputs or []:
-        if not isinstance(out, dict) or not isinstance(out.get("name"), str) or \
-                not isinstance(out.get("parameters", {}), dict):
+        if (
+            not isinstance(out, dict)
+            or not isinstance(out.get("name"), str)
+            or not isinstance(out.get("parameters", {}), dict)
+        ):
             raise _bad('each requested output must be an object with a "name" (and optional "parameters" object)')
     request_id = doc.get("id")
     return InferRequest(str(request_id) if request_id is not None else None, inputs, outputs, _params(doc))
@@ -118,7 +121,9 @@ def _input(spec: Any, body: bytes, offset: int) -> tuple[Tensor, int]:
         return Tensor(name, datatype, shape, _json_data(name, datatype, shape, spec.get("data"))), offset
     if not isinstance(size, int) or size < 0 or offset + size > len(body):
         raise _bad(f"input {name!r}: binary_data_size {size!r} does not fit the {len(body) - offset} bytes left")
-    return Tensor(name, datatype, shape, _binary_data(name, datatype, shape, body[offset:offset + size])), offset + size
+    return Tensor(
+        name, datatype, shape, _binary_data(name, datatype, shape, body[offset : offset + size])
+    ), offset + size
 
 
 def _is_dim(d: Any) -> bool:
@@ -167,8 +172,10 @@ def _binary_data(name: str, datatype: str, shape: list[int], raw: bytes) -> Any:
         return _unpack_bytes(name, raw, _count(shape))
     dtype = DTYPES[datatype]
     if len(raw) != _count(shape) * dtype.itemsize:
-        raise _bad(f"input {name!r}: shape {shape} of {datatype} needs {_count(shape) * dtype.itemsize} bytes, "
-                   f"binary_data_size is {len(raw)}")
+        raise _bad(
+            f"input {name!r}: shape {shape} of {datatype} needs {_count(shape) * dtype.itemsize} bytes, "
+            f"binary_data_size is {len(raw)}"
+        )
     return np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 
@@ -180,7 +187,7 @@ def _unpack_bytes(name: str, raw: bytes, count: int) -> list[bytes]:
         (n,) = struct.unpack_from("<I", raw, pos)
         if pos + 4 + n > len(raw):
             raise _bad(f"input {name!r}: BYTES element of {n} bytes runs past binary_data_size")
-        items.append(raw[pos + 4:pos + 4 + n])
+        items.append(raw[pos + 4 : pos + 4 + n])
         pos += 4 + n
     if len(items) != count:
         raise _bad(f"input {name!r}: shape says {count} BYTES elements, the data has {len(items)}")

@@ -36,12 +36,20 @@ def describe(model: MLP, info: dict[str, Any], path: Path, model_name: str) -> d
     """The /api/model document, computed once at start-up."""
     cfg = model.config
     sizes = cfg.layer_sizes
-    layers = [{"name": name, "size": size, "activation": cfg.activation if name != "output" else "softmax"}
-              for name, size in zip(model.layer_names, sizes[1:])]
+    layers = [
+        {"name": name, "size": size, "activation": cfg.activation if name != "output" else "softmax"}
+        for name, size in zip(model.layer_names, sizes[1:])
+    ]
     return {
         "name": model_name,
-        "architecture": {"layer_sizes": sizes, "layers": layers, "activation": cfg.activation, "init": cfg.init,
-                         "parameters": model.parameter_count(), "config": info["config"]},
+        "architecture": {
+            "layer_sizes": sizes,
+            "layers": layers,
+            "activation": cfg.activation,
+            "init": cfg.init,
+            "parameters": model.parameter_count(),
+            "config": info["config"],
+        },
         "training": info["provenance"],
         "metrics": read_metrics(path.parent / "metrics.json"),
         "weights": {"file": path.name, "bytes": path.stat().st_size, "sha256": info["sha256"]},

@@ -1,4 +1,4 @@
-"""Shared fixtures: real MNIST prepared once, a tiny random model, and a small model trained on real MNIST."""
+"""Shared fixtures: real MNIST prepared once, a tiny random model, a small trained model, the apps around them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from model import MLP, MLPConfig, save_weights
+from service import create_app
 from training.data import DEFAULT_DATA_DIR, load_mnist, resolve_root
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,3 +52,20 @@ def trained_weights(tmp_path_factory, mnist_root) -> Path:
 def tiny_weights(tmp_path, tiny_model) -> Path:
     """The tiny random model saved as a weights file."""
     return save_weights(tmp_path / "tiny.safetensors", tiny_model, {"test_accuracy": 0.1, "epochs": 0})
+
+
+@pytest.fixture
+def app(tiny_weights):
+    """The service around the tiny random model."""
+    return create_app({"WEIGHTS_PATH": str(tiny_weights), "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def trained_app(trained_weights):
+    """The service around the model trained on real MNIST (built once per session)."""
+    return create_app({"WEIGHTS_PATH": str(trained_weights), "TESTING": True})

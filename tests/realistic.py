@@ -1,6 +1,6 @@
 """The realistic-upload set: MNIST test digits re-drawn the way people upload them, encoded as real image files.
 
-    python -m tests.realistic OUT_DIR [--n 350] [--seed 0]   # writes OUT_DIR/0000_paper_png_7.png, …
+python -m tests.realistic OUT_DIR [--n 350] [--seed 0]   # writes OUT_DIR/0000_paper_png_7.png, …
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _place(tile: np.ndarray, width: int, height: int, rng: Rng) -> np.ndarray:
     ink = np.zeros((height, width), np.float32)
     s = tile.shape[0]
     y, x = int(rng.integers(0, height - s + 1)), int(rng.integers(0, width - s + 1))
-    ink[y:y + s, x:x + s] = tile
+    ink[y : y + s, x : x + s] = tile
     return ink
 
 
@@ -111,8 +111,10 @@ def build_realistic_set(images, labels, n: int = 350, seed: int = 0) -> list[tup
     images, labels = np.asarray(images, np.uint8), np.asarray(labels)
     picks = rng.choice(len(images), size=n, replace=False)
     kinds = list(KINDS.items())
-    return [(kinds[i % len(kinds)][1](images[j], rng), int(labels[j]), kinds[i % len(kinds)][0])
-            for i, j in enumerate(picks)]
+    return [
+        (kinds[i % len(kinds)][1](images[j], rng), int(labels[j]), kinds[i % len(kinds)][0])
+        for i, j in enumerate(picks)
+    ]
 
 
 def main(argv=None) -> int:

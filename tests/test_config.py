@@ -12,10 +12,17 @@ def test_defaults_are_784_800_10_relu():
     assert cfg.layer_sizes == [784, 800, 10] and cfg.activation == "relu" and cfg.init == "he"
 
 
-@pytest.mark.parametrize("field,value,needle", [
-    ("activation", "swish", "relu"), ("init", "orthogonal", "xavier"), ("hidden", (0,), "positive"),
-    ("hidden", (), "positive"), ("dropout", 1.0, "dropout"), ("maxout_pieces", 1, "maxout"),
-])
+@pytest.mark.parametrize(
+    "field,value,needle",
+    [
+        ("activation", "swish", "relu"),
+        ("init", "orthogonal", "xavier"),
+        ("hidden", (0,), "positive"),
+        ("hidden", (), "positive"),
+        ("dropout", 1.0, "dropout"),
+        ("maxout_pieces", 1, "maxout"),
+    ],
+)
 def test_bad_choices_raise_value_error_naming_the_valid_ones(field, value, needle):
     with pytest.raises(ValueError, match=needle):
         MLPConfig(**{field: value})

@@ -83,8 +83,14 @@ def test_every_data_tensor_lands_on_the_chosen_device(no_gpu, mnist_root, monkey
     run = trainer.Run(TrainSettings(data_dir=mnist_root, subset=2000, val_size=500))
     run.device = torch.device("meta")
     run.load_data()
-    tensors = {"train_x": run.train_x, "train_y": run.train_y, "val_x": run.val_x, "val_y": run.val_y,
-               "test_x": run.test_x, "test_y": run.test_y}
+    tensors = {
+        "train_x": run.train_x,
+        "train_y": run.train_y,
+        "val_x": run.val_x,
+        "val_y": run.val_y,
+        "test_x": run.test_x,
+        "test_y": run.test_y,
+    }
     assert {name: t.device.type for name, t in tensors.items()} == dict.fromkeys(tensors, "meta")
     assert run.train_x.shape == (1500, 784) and run.train_x.dtype == torch.float32
 
@@ -93,13 +99,17 @@ def test_every_data_tensor_lands_on_the_chosen_device(no_gpu, mnist_root, monkey
 @pytest.fixture
 def cpu_bf16(monkeypatch):
     """Set what the CPU probes say about native bf16."""
+
     def set_native(avx512_bf16: bool, amx: bool = False) -> None:
         monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
         monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+
     return set_native
 
 
-@pytest.mark.parametrize("avx512_bf16, amx, expected", [(True, False, True), (False, True, True), (False, False, False)])
+@pytest.mark.parametrize(
+    "avx512_bf16, amx, expected", [(True, False, True), (False, True, True), (False, False, False)]
+)
 def test_auto_amp_follows_the_cpus_native_bf16(cpu_bf16, avx512_bf16, amx, expected):
     cpu_bf16(avx512_bf16, amx)
     assert use_amp("auto", torch.device("cpu")) is expected
@@ -114,7 +124,7 @@ def test_amp_on_and_off_override_the_hardware(cpu_bf16):
 
 def test_auto_amp_on_cuda_asks_the_gpu(monkeypatch):
     for supported in (True, False):
-        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: supported)
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda supported=supported: supported)
         assert native_bf16(torch.device("cuda")) is supported
 
 

@@ -24,7 +24,7 @@ TIMEOUT_S = 300  # two processes on a small subset take ~10 s; a hung rendezvous
 # Runs the real CLI in each rank and records a sha256 of that rank's weights, so the test can compare ranks.
 # With STOP_AFTER > 0 it raises KeyboardInterrupt after that epoch in every rank: what Ctrl-C does mid-run.
 # With CTRL_C_STEP > 0, Ctrl-C reaches rank 1 alone, after that step of the first epoch: the ranks must agree to stop.
-RANK_SCRIPT = '''
+RANK_SCRIPT = """
 import hashlib, json, os, sys
 from training import trainer
 from training.cli import main
@@ -62,18 +62,37 @@ def finish_and_record(self, seconds):
     return metrics
 
 
-trainer.Run.end_epoch, trainer.Run.finish, trainer.Run.stop_point = end_epoch_then_stop, finish_and_record, ctrl_c_on_rank1
+trainer.Run.end_epoch, trainer.Run.finish = end_epoch_then_stop, finish_and_record
+trainer.Run.stop_point = ctrl_c_on_rank1
 code = main(argv)
 sys.exit(0 if code == 130 and (stop_after or ctrl_c_step) else code)
-'''
+"""
 
 pytestmark = pytest.mark.slow
 
 
 def train_args(mnist_root: Path, out: Path) -> list[str]:
-    return ["--subset", "6000", "--val-size", "1000", "--epochs", "2", "--hidden", "128", "--seed", "3", "--augment", "none",
-            "--batch-size", "64",
-            "--no-progress", "--data-dir", str(mnist_root), "--out", str(out)]
+    return [
+        "--subset",
+        "6000",
+        "--val-size",
+        "1000",
+        "--epochs",
+        "2",
+        "--hidden",
+        "128",
+        "--seed",
+        "3",
+        "--augment",
+        "none",
+        "--batch-size",
+        "64",
+        "--no-progress",
+        "--data-dir",
+        str(mnist_root),
+        "--out",
+        str(out),
+    ]
 
 
 def torchrun(args: list[str], **env_extra: str) -> subprocess.CompletedProcess:
@@ -83,8 +102,7 @@ def torchrun(args: list[str], **env_extra: str) -> subprocess.CompletedProcess:
     return result
 
 
-def run_ranks(tmp: Path, name: str, trainer_args: list[str], stop_after: int = 0,
-              ctrl_c_step: int = 0) -> list[dict]:
+def run_ranks(tmp: Path, name: str, trainer_args: list[str], stop_after: int = 0, ctrl_c_step: int = 0) -> list[dict]:
     """torchrun the rank script; return each rank's record (none when stopped early)."""
     script, hashes = tmp / "rank_script.py", tmp / f"{name}-hashes"
     script.write_text(RANK_SCRIPT)

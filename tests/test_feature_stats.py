@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from service_kit import not_digit_drawings, one_stroke
 
 from model import save_weights
 from model.ood import FILE_NAME
@@ -15,7 +16,6 @@ from model.weights import file_sha256
 from service import create_app
 from service.ood import load_ood
 from service.preprocess import preprocess
-from service_fixtures import not_digit_drawings, one_stroke
 from training.feature_stats import PIXEL_COMPONENTS, RIDGE, feature_stats, save_feature_stats
 
 
@@ -104,12 +104,17 @@ def test_trained_checks_flag_non_digits_and_pass_mnist(trained_weights, mnist):
     checks = load_ood(trained_weights, model, file_sha256(trained_weights))
     assert checks is not None  # written by the trainer beside the weights
     drawings = np.stack([preprocess(d).pixels for d in not_digit_drawings().values()])
-    x = {"mnist": mnist.test_x.reshape(-1, 784).float() / 255,
-         "non-digits": torch.from_numpy(drawings).reshape(len(drawings), -1).float()}
+    x = {
+        "mnist": mnist.test_x.reshape(-1, 784).float() / 255,
+        "non-digits": torch.from_numpy(drawings).reshape(len(drawings), -1).float(),
+    }
     with torch.inference_mode():
-        rate = {k: np.any([c.flagged for c in checks.check(v, model.trace(v)[-2].a)], axis=0).mean() for k, v in x.items()}
+        rate = {
+            k: np.any([c.flagged for c in checks.check(v, model.trace(v)[-2].a)], axis=0).mean() for k, v in x.items()
+        }
     print(f"flagged by the checks alone: MNIST test {rate['mnist']:.2%}, non-digits {rate['non-digits']:.0%}")
     assert rate["mnist"] < 0.01
     # The checks are the second line: with outlier exposure (the default) the softmax itself answers most non-digits
-    # with a flat distribution, and the checks alone catch fewer of them (17 % of the drawings with the test fixture; over 20 % before it trained with outlier exposure).
+    # with a flat distribution, and the checks alone catch fewer of them (17 % of the drawings with the test
+    # fixture; over 20 % before it trained with outlier exposure).
     assert rate["non-digits"] >= 0.15 and rate["non-digits"] > 20 * rate["mnist"]

@@ -26,8 +26,13 @@ from schemathesis.specs.openapi.checks import (
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))  # per operation: 8 take parameters or bodies → ≥ 1,200
 MIN_TOTAL = int(os.environ.get("FUZZ_MIN_TOTAL", "1000"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 SPEC = Path(__file__).resolve().parent.parent / "service" / "openapi.yaml"
 CALLS: dict[str, int] = {}
 
@@ -35,8 +40,12 @@ CALLS: dict[str, int] = {}
 def operation_labels() -> list[str]:
     """'METHOD /path' for every operation in the spec file (read at collection; no app needed)."""
     paths = yaml.safe_load(SPEC.read_text())["paths"]
-    return [f"{method.upper()} {path}" for path, item in paths.items() for method in item
-            if method in ("get", "post", "put", "patch", "delete")]
+    return [
+        f"{method.upper()} {path}"
+        for path, item in paths.items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
 
 
 @pytest.fixture
@@ -55,8 +64,9 @@ def test_api_conforms_to_its_spec(api_schema, label):
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
 
     @given(case=cases)
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     def fuzz(case):
         CALLS[label] = CALLS.get(label, 0) + 1
         case.call_and_validate(checks=CHECKS)

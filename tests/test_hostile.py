@@ -142,7 +142,9 @@ def test_every_case_through_live_gunicorn(server, corpus, good):
     failures = []
     for case in corpus:
         status, ctype, body = via_http(server, case)
-        failures += [f"{case.name}: connection dropped {body!r}"] if status == 0 else problems(case, status, ctype, body)
+        failures += (
+            [f"{case.name}: connection dropped {body!r}"] if status == 0 else problems(case, status, ctype, body)
+        )
         status, _, body = via_http(server, control)
         if status != 200 or json.loads(body)["digit"] != control_digit:
             failures.append(f"{case.name}: the good request after it got {status} {body[:120]!r}")
@@ -175,8 +177,10 @@ def test_a_kept_alive_connection_is_not_dropped_after_an_error_that_leaves_the_b
             conn.request(method, path, body=body, headers=headers)
             again = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
-            pytest.fail(f"{first.status} said Connection: {first.getheader('Connection')}, then the next request on "
-                        f"the connection got {exc!r}")
+            pytest.fail(
+                f"{first.status} said Connection: {first.getheader('Connection')}, then the next request on "
+                f"the connection got {exc!r}"
+            )
         assert again.status == 200 and json.loads(again.read())["digit"] == digit
     finally:
         conn.close()

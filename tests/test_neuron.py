@@ -64,8 +64,10 @@ def test_output_layer_is_logits_and_softmax():
     x = torch.rand(2, 28, 28, dtype=torch.float64)
     hidden, out = model.trace(x)
     for b in range(2):
-        logits = [hand_z(model.output.weight[k].tolist(), hidden.a[b].tolist(), model.output.bias[k].item())
-                  for k in range(10)]
+        logits = [
+            hand_z(model.output.weight[k].tolist(), hidden.a[b].tolist(), model.output.bias[k].item())
+            for k in range(10)
+        ]
         exps = [math.exp(v - max(logits)) for v in logits]
         assert out.z[b].tolist() == pytest.approx(logits, rel=1e-9)
         assert out.a[b].tolist() == pytest.approx([e / sum(exps) for e in exps], rel=1e-9)

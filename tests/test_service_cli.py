@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from service_kit import one_stroke
+
 from service.cli import main
-from service_fixtures import app, client, one_stroke  # noqa: F401  (fixtures)
 
 
 def test_json_output_matches_the_api(tmp_path, tiny_weights, client, capsys):

@@ -9,15 +9,19 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from service_kit import one_stroke
 
 from benchmarks.live_server import GUNICORN, REPO, free_port, gunicorn_env, start_gunicorn, stop, wait_ready
-from service_fixtures import app, client, one_stroke  # noqa: F401  (fixtures)
 
 
 def samples(text: str, name: str) -> dict[tuple, float]:
     """{label items: value} of one metric's samples in Prometheus text."""
-    return {tuple(sorted(s.labels.items())): s.value for family in text_string_to_metric_families(text)
-            for s in family.samples if s.name == name}
+    return {
+        tuple(sorted(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name
+    }
 
 
 def _start(weights: Path, port: int, tmp_path: Path) -> subprocess.Popen:

@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from service_kit import live_server, not_digit_drawings, png
 
 from service.preprocess import preprocess
-from service_fixtures import live_server, not_digit_drawings, png, trained_app  # noqa: F401  (fixture)
 
 N_HTTP = 200
 
@@ -55,11 +55,15 @@ def test_mnist_test_digits_are_mostly_not_uncertain(trained_app, test_images):
 def test_letters_scribbles_and_10_are_mostly_uncertain(trained_app):
     drawings = not_digit_drawings()
     client = trained_app.test_client()
-    answers = {name: client.post("/api/predict", data=data, content_type="image/png").get_json()
-               for name, data in drawings.items()}
+    answers = {
+        name: client.post("/api/predict", data=data, content_type="image/png").get_json()
+        for name, data in drawings.items()
+    }
     flagged = [name for name, a in answers.items() if a["uncertain"]]
-    print(f"non-digits flagged uncertain: {len(flagged)}/{len(answers)}; "
-          f"not flagged: {sorted(set(answers) - set(flagged))}")
+    print(
+        f"non-digits flagged uncertain: {len(flagged)}/{len(answers)}; "
+        f"not flagged: {sorted(set(answers) - set(flagged))}"
+    )
     assert len(flagged) / len(answers) >= 0.55
     assert all(a["uncertain"] for a in answers.values() if a["confidence"] < 0.6)  # the documented rule
     assert all(a["uncertain"] for a in answers.values() if any(c["flagged"] for c in a["checks"].values()))

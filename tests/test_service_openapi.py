@@ -9,10 +9,9 @@ import pytest
 from openapi_core import OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from openapi_spec_validator import validate
+from service_kit import one_stroke, png
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
-
-from service_fixtures import app, client, one_stroke, png  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -58,11 +57,21 @@ CALLS = [
     ("get", "/v2/models/other", {}),
     ("get", "/v2/models/mnist-mlp/ready", {}),
     ("get", "/v2/models/mnist-mlp/versions/2/ready", {}),
-    ("post", "/v2/models/mnist-mlp/infer",
-     dict(json={"inputs": [{"name": "input", "shape": [1, 784], "datatype": "UINT8", "data": PIXELS}]})),
-    ("post", "/v2/models/mnist-mlp/versions/1/infer",
-     dict(json={"inputs": [{"name": "input", "shape": [1, 784], "datatype": "UINT8", "data": PIXELS}],
-                "outputs": [{"name": "hidden1.a"}, {"name": "uncertain"}]})),
+    (
+        "post",
+        "/v2/models/mnist-mlp/infer",
+        dict(json={"inputs": [{"name": "input", "shape": [1, 784], "datatype": "UINT8", "data": PIXELS}]}),
+    ),
+    (
+        "post",
+        "/v2/models/mnist-mlp/versions/1/infer",
+        dict(
+            json={
+                "inputs": [{"name": "input", "shape": [1, 784], "datatype": "UINT8", "data": PIXELS}],
+                "outputs": [{"name": "hidden1.a"}, {"name": "uncertain"}],
+            }
+        ),
+    ),
     ("post", "/v2/models/mnist-mlp/infer", dict(json={"inputs": []})),
     ("post", "/v2/models/nope/infer", dict(json={"inputs": []})),
 ]

@@ -8,12 +8,11 @@ import struct
 import numpy as np
 import pytest
 import torch
-
 import tritonclient.http as tritonclient_http  # a test dependency: the V2 client most platforms use
+from service_kit import live_server, one_stroke
 from tritonclient.utils import InferenceServerException
 
 from model import load_weights
-from service_fixtures import app, client, live_server, one_stroke  # noqa: F401  (fixtures)
 
 MODEL = "mnist-mlp"
 
@@ -59,11 +58,13 @@ def test_fp32_infer_matches_the_model(triton, tiny_weights, binary, shape):
 
 def test_uint8_input_and_requested_layer_outputs(triton, tiny_weights):
     raw = np.random.default_rng(1).integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
-    outputs = [tritonclient_http.InferRequestedOutput("hidden1.a", binary_data=True),
-               tritonclient_http.InferRequestedOutput("hidden1.z", binary_data=False),
-               tritonclient_http.InferRequestedOutput("output.z", binary_data=True),
-               tritonclient_http.InferRequestedOutput("uncertain", binary_data=True),
-               tritonclient_http.InferRequestedOutput("digit", binary_data=False)]
+    outputs = [
+        tritonclient_http.InferRequestedOutput("hidden1.a", binary_data=True),
+        tritonclient_http.InferRequestedOutput("hidden1.z", binary_data=False),
+        tritonclient_http.InferRequestedOutput("output.z", binary_data=True),
+        tritonclient_http.InferRequestedOutput("uncertain", binary_data=True),
+        tritonclient_http.InferRequestedOutput("digit", binary_data=False),
+    ]
     result = triton.infer(MODEL, [_input(raw, "UINT8", True)], outputs=outputs, request_id="req-7")
     probs, layers = _reference(tiny_weights, raw.astype(np.float32) / 255)
     np.testing.assert_allclose(result.as_numpy("hidden1.a"), layers[0][1], atol=1e-6)
@@ -87,8 +88,11 @@ def test_bytes_input_is_preprocessed_like_api_predict(triton, client):
 
 def test_infer_errors_reach_the_client_as_messages(triton, tiny_weights):
     with pytest.raises(InferenceServerException, match="unknown outputs"):
-        triton.infer(MODEL, [_input(np.zeros((1, 784), np.float32), "FP32", True)],
-                     outputs=[tritonclient_http.InferRequestedOutput("nope")])
+        triton.infer(
+            MODEL,
+            [_input(np.zeros((1, 784), np.float32), "FP32", True)],
+            outputs=[tritonclient_http.InferRequestedOutput("nope")],
+        )
     with pytest.raises(InferenceServerException, match=r"\[N, 784\]"):
         triton.infer(MODEL, [_input(np.zeros((1, 783), np.float32), "FP32", True)])
     with pytest.raises(InferenceServerException, match="between 0 and 1"):
@@ -119,15 +123,31 @@ BAD_INFER = [
     ("binary too short", {"inputs": [FP32_ONE | {"parameters": {"binary_data_size": 3136}}]}, b"\0" * 100, 400),
     ("binary wrong size", {"inputs": [FP32_ONE | {"parameters": {"binary_data_size": 100}}]}, b"\0" * 100, 400),
     ("unclaimed bytes", {"inputs": [FP32_ONE | {"data": [0] * 784}]}, b"\0" * 8, 400),
-    ("bytes cut short", {"inputs": [{"name": "input", "shape": [1], "datatype": "BYTES",
-                                     "parameters": {"binary_data_size": 6}}]}, struct.pack("<I", 10) + b"ab", 400),
-    ("bytes not an image", {"inputs": [{"name": "input", "shape": [1], "datatype": "BYTES",
-                                        "parameters": {"binary_data_size": 7}}]}, struct.pack("<I", 3) + b"abc", 415),
-    ("bad output params", {"inputs": [FP32_ONE | {"data": [0] * 784}], "outputs": [{"name": "digit",
-                                                                                    "parameters": []}]}, b"", 400),
+    (
+        "bytes cut short",
+        {"inputs": [{"name": "input", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 6}}]},
+        struct.pack("<I", 10) + b"ab",
+        400,
+    ),
+    (
+        "bytes not an image",
+        {"inputs": [{"name": "input", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 7}}]},
+        struct.pack("<I", 3) + b"abc",
+        415,
+    ),
+    (
+        "bad output params",
+        {"inputs": [FP32_ONE | {"data": [0] * 784}], "outputs": [{"name": "digit", "parameters": []}]},
+        b"",
+        400,
+    ),
     ("bad parameters", {"inputs": [FP32_ONE | {"data": [0] * 784}], "parameters": 5}, b"", 400),
-    ("shape whose product wraps int64", {"inputs": [FP32_ONE | {"shape": [65536] * 4,
-                                                               "parameters": {"binary_data_size": 0}}]}, b"\0", 400),
+    (
+        "shape whose product wraps int64",
+        {"inputs": [FP32_ONE | {"shape": [65536] * 4, "parameters": {"binary_data_size": 0}}]},
+        b"\0",
+        400,
+    ),
 ]
 
 

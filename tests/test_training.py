@@ -29,8 +29,19 @@ def tensors(path):
 @pytest.mark.slow
 def test_one_epoch_on_10k_real_images_reaches_90_percent(tmp_path, mnist_root):
     # batch 64: one epoch of 10,000 images is 157 steps (the default 256 gives 39, too few for one epoch to mean much)
-    code, out = train(tmp_path, mnist_root, "--subset", "11000", "--val-size", "1000", "--epochs", "1", "--no-progress",
-                      "--batch-size", "64")
+    code, out = train(
+        tmp_path,
+        mnist_root,
+        "--subset",
+        "11000",
+        "--val-size",
+        "1000",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--batch-size",
+        "64",
+    )
     assert code == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= 0.90
@@ -42,8 +53,18 @@ def test_run_writes_metrics_confusion_matrix_plot_and_tensorboard(tmp_path, mnis
     code, out = train(tmp_path, mnist_root, *QUICK, "--epochs", "2", "--tensorboard", str(tmp_path / "tb"))
     assert code == 0
     m = json.loads((tmp_path / "metrics.json").read_text())
-    for key in ("test_accuracy", "val_accuracy", "epochs", "train_seconds", "samples_per_second", "device", "config",
-                "history", "confusion_matrix", "dataset_fingerprint"):
+    for key in (
+        "test_accuracy",
+        "val_accuracy",
+        "epochs",
+        "train_seconds",
+        "samples_per_second",
+        "device",
+        "config",
+        "history",
+        "confusion_matrix",
+        "dataset_fingerprint",
+    ):
         assert key in m, key
     assert m["epochs"] == 2 and len(m["history"]) == 2 and m["device"] == "cpu"
     cm = torch.tensor(m["confusion_matrix"])
@@ -55,13 +76,18 @@ def test_run_writes_metrics_confusion_matrix_plot_and_tensorboard(tmp_path, mnis
     assert top["hidden1.indices"].shape == (800, 6) and top["images"].dtype == torch.uint8
 
 
-@pytest.mark.parametrize("flags", [
-    *[["--activation", a, "--hidden", "32"] for a in ACTIVATION_NAMES],
-    *[["--init", i, "--hidden", "32"] for i in INIT_NAMES],
-    ["--hidden", "64,32"], ["--hidden", "48,24", "--batch-norm", "--dropout", "0.3"],
-    ["--optimizer", "sgd", "--lr", "0.05", "--scheduler", "cosine", "--hidden", "32"],
-    ["--optimizer", "adamw", "--scheduler", "none", "--augment", "--hidden", "32"],
-], ids=lambda f: " ".join(f))
+@pytest.mark.parametrize(
+    "flags",
+    [
+        *[["--activation", a, "--hidden", "32"] for a in ACTIVATION_NAMES],
+        *[["--init", i, "--hidden", "32"] for i in INIT_NAMES],
+        ["--hidden", "64,32"],
+        ["--hidden", "48,24", "--batch-norm", "--dropout", "0.3"],
+        ["--optimizer", "sgd", "--lr", "0.05", "--scheduler", "cosine", "--hidden", "32"],
+        ["--optimizer", "adamw", "--scheduler", "none", "--augment", "--hidden", "32"],
+    ],
+    ids=lambda f: " ".join(f),
+)
 def test_each_architecture_trains_one_short_epoch(tmp_path, mnist_root, flags):
     code, out = train(tmp_path, mnist_root, *QUICK, *flags)
     assert code == 0
@@ -117,21 +143,28 @@ def test_dry_run_saves_nothing(tmp_path, mnist_root):
     assert code == 0 and not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("flags,needle", [
-    (["--activation", "swish"], "invalid choice: 'swish'"),
-    (["--hidden", "0"], "at least 1 neuron"),
-    (["--hidden", "abc"], "expected sizes like 800"),
-    (["--device", "cuda"], "no CUDA GPU"),
-    (["--data-dir", "/definitely/not/here"], "not a readable folder"),
-    (["--epochs", "0"], "--epochs 0"),
-    (["--dropout", "1.5"], "dropout must be in [0, 1)"),
-    (["--resume", "/no/such.ckpt"], "no such checkpoint"),
-])
+@pytest.mark.parametrize(
+    "flags,needle",
+    [
+        (["--activation", "swish"], "invalid choice: 'swish'"),
+        (["--hidden", "0"], "at least 1 neuron"),
+        (["--hidden", "abc"], "expected sizes like 800"),
+        (["--device", "cuda"], "no CUDA GPU"),
+        (["--data-dir", "/definitely/not/here"], "not a readable folder"),
+        (["--epochs", "0"], "--epochs 0"),
+        (["--dropout", "1.5"], "dropout must be in [0, 1)"),
+        (["--resume", "/no/such.ckpt"], "no such checkpoint"),
+    ],
+)
 def test_bad_flags_end_with_one_line_and_exit_2(flags, needle, tmp_path):
     if flags[0] == "--device" and torch.cuda.is_available():
         pytest.skip("a GPU is present, so --device cuda is valid")  # only on GPU machines; CI has none
-    proc = subprocess.run([sys.executable, "-m", "training", *flags, "--out", str(tmp_path / "m.safetensors")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "training", *flags, "--out", str(tmp_path / "m.safetensors")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in proc.stderr
@@ -153,7 +186,17 @@ def test_recipe_sets_defaults_that_flags_override():
 def test_resume_with_other_schedule_settings_is_refused(tmp_path, mnist_root, capsys):
     code, out = train(tmp_path, mnist_root, *QUICK, "--hidden", "16")
     assert code == 0
-    code, _ = train(tmp_path, mnist_root, *QUICK, "--hidden", "16", "--batch-size", "32",
-                    "--resume", str(out.with_suffix(".ckpt")), name="other.safetensors")
+    code, _ = train(
+        tmp_path,
+        mnist_root,
+        *QUICK,
+        "--hidden",
+        "16",
+        "--batch-size",
+        "32",
+        "--resume",
+        str(out.with_suffix(".ckpt")),
+        name="other.safetensors",
+    )
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 2 and "--batch-size 64 (now 32)" in err

@@ -27,8 +27,21 @@ from training.interrupts import StepBoundaryInterrupt
 
 REPO = Path(__file__).resolve().parent.parent
 EPOCHS = 6
-SMALL_RUN = ["--hidden", "64", "--epochs", str(EPOCHS), "--subset", "6000", "--val-size", "1000", "--batch-size", "32",
-             "--threads", "1", "--no-progress"]
+SMALL_RUN = [
+    "--hidden",
+    "64",
+    "--epochs",
+    str(EPOCHS),
+    "--subset",
+    "6000",
+    "--val-size",
+    "1000",
+    "--batch-size",
+    "32",
+    "--threads",
+    "1",
+    "--no-progress",
+]
 RUN_TIMEOUT = 180
 EPOCH_LINE = re.compile(r"epoch +\d+/\d+ .*? ([\d.]+)s +[\d,]+ samples/s")
 
@@ -237,8 +250,9 @@ def tmpfs(folder: Path, size: str):
     """Mount a tiny tmpfs on folder (needs root); skip the test where mounting is not allowed."""
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True, capture_output=True
+        )
     except (OSError, subprocess.CalledProcessError):
         yield False
         return
@@ -279,11 +293,12 @@ def ignore_sigxfsz_and_cap_file_size(limit: int):
     def preexec() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit then fail with EFBIG
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return preexec
 
 
 def test_full_disk_on_checkpoint_fails_with_one_line_and_keeps_previous_weights(tmp_path, data_root, reference):
-    """A 512 KiB tmpfs (the checkpoint needs ~800 KiB); without mount rights, RLIMIT_FSIZE stands in for the full disk."""
+    """A 512 KiB tmpfs (the checkpoint needs ~800 KiB); without mount rights, RLIMIT_FSIZE stands in for a full disk."""
     folder = tmp_path / "full"
     with tmpfs(folder, "512k") as mounted:
         previous = seed_previous(folder, reference)
@@ -347,10 +362,15 @@ def test_weights_whose_shapes_do_not_match_their_config_are_refused(tmp_path):
     assert str(path) in str(err.value)
 
 
-@pytest.mark.parametrize("old, new", [(b'\\"hidden\\": [16]', b'\\"hidden\\": [17]'),
-                                      (b'\\"test_accuracy\\": 0.125', b'\\"test_accuracy\\": 0.925'),
-                                      (b'\\"activation\\": \\"relu\\"', b'\\"activation\\": \\"gelu\\"')],
-                         ids=["config-hidden", "provenance-accuracy", "config-activation"])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (b'\\"hidden\\": [16]', b'\\"hidden\\": [17]'),
+        (b'\\"test_accuracy\\": 0.125', b'\\"test_accuracy\\": 0.925'),
+        (b'\\"activation\\": \\"relu\\"', b'\\"activation\\": \\"gelu\\"'),
+    ],
+    ids=["config-hidden", "provenance-accuracy", "config-activation"],
+)
 def test_tampered_metadata_is_refused(weights_file, old, new):
     edit_header(weights_file, old, new)
     with pytest.raises(WeightsError, match="checksum mismatch") as err:
@@ -390,8 +410,11 @@ def test_the_service_refuses_bad_weights_at_start(tmp_path):
 
     tampered = save_weights(tmp_path / "tampered.safetensors", MLP(MLPConfig(hidden=(16,))), {"test_accuracy": 0.125})
     edit_header(tampered, b'\\"test_accuracy\\": 0.125', b'\\"test_accuracy\\": 0.925')
-    for path, why in ((consistent_file_with_wrong_shapes(tmp_path / "shapes.safetensors"), "has shape"),
-                      (tampered, "checksum mismatch"), (tmp_path / "missing.safetensors", "no such weights file")):
+    for path, why in (
+        (consistent_file_with_wrong_shapes(tmp_path / "shapes.safetensors"), "has shape"),
+        (tampered, "checksum mismatch"),
+        (tmp_path / "missing.safetensors", "no such weights file"),
+    ):
         with pytest.raises(StartupError, match=why) as err:
             create_app(service_config(path))
         assert str(path) in str(err.value)

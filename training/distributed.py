@@ -28,7 +28,9 @@ class Dist:
 
 def from_env() -> Dist:
     """Read the variables torchrun sets; a plain `python -m training` is a world of one."""
-    return Dist(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0)))
+    return Dist(
+        int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+    )
 
 
 def init(d: Dist, device: torch.device) -> None:

@@ -1,4 +1,4 @@
-"""For every hidden neuron, the test images that excite it most: computed once after training, stored beside the weights."""
+"""For every hidden neuron, the test images that excite it most: computed once after training, kept with the weights."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def save_top_images(path: Path, model: MLP, images: torch.Tensor, k: int = TOP_K
     remap = torch.full((len(images),), -1, dtype=torch.long)
     remap[used] = torch.arange(len(used))
     for key in [key for key in table if key.endswith(".indices")]:
-        table[f"{key[:-len('.indices')]}.test_index"] = table[key]  # positions in the MNIST test set
+        table[f"{key[: -len('.indices')]}.test_index"] = table[key]  # positions in the MNIST test set
         table[key] = remap[table[key]]  # positions in "images" below
     table["images"] = images[used].contiguous().to(torch.uint8)  # (M, 28, 28)
     atomic_write_bytes(path, st_save(table, metadata={"k": str(k), "source": "MNIST test set"}))

@@ -1,4 +1,4 @@
-"""Feature statistics that tell digits from inputs unlike MNIST, computed once after training, stored beside the weights.
+"""Feature statistics that tell digits from inputs unlike MNIST, computed once after training, kept beside the weights.
 
 Two checks, each with a threshold at a high percentile of the held-out validation images' scores:
   - Mahalanobis distance on the last hidden layer (Lee et al., 2018): class means μ_c, one shared covariance Σ,
@@ -32,7 +32,7 @@ def last_hidden(model: MLP, x: torch.Tensor, batch: int = BATCH) -> torch.Tensor
     """The last hidden layer's activations a (N, n) for pixels x (N, 784), computed in batches, on the CPU."""
     model.eval()
     device = next(model.parameters()).device
-    return torch.cat([model.trace(x[i:i + batch].to(device))[-2].a.float().cpu() for i in range(0, len(x), batch)])
+    return torch.cat([model.trace(x[i : i + batch].to(device))[-2].a.float().cpu() for i in range(0, len(x), batch)])
 
 
 def class_means(a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -41,10 +41,10 @@ def class_means(a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def shared_precision(a: torch.Tensor, y: torch.Tensor, means: torch.Tensor, ridge: float = RIDGE) -> torch.Tensor:
-    """P = Σ⁻¹ (n, n) of the within-class covariance shared by all digits, its diagonal lifted by ridge × mean variance."""
+    """P = Σ⁻¹ (n, n) of the within-class covariance shared by all digits, its diagonal lifted by ridge × mean var."""
     cov = torch.zeros(a.shape[1], a.shape[1], dtype=torch.float64)
     for i in range(0, len(a), BATCH):
-        d = a[i:i + BATCH].double() - means[y[i:i + BATCH]]  # (b, n)
+        d = a[i : i + BATCH].double() - means[y[i : i + BATCH]]  # (b, n)
         cov += d.T @ d
     cov /= len(a)
     cov.diagonal().add_(ridge * cov.diagonal().mean())
@@ -69,11 +69,14 @@ def class_subspaces(x: torch.Tensor, y: torch.Tensor, k: int = PIXEL_COMPONENTS)
 
 def pixel_residual(x: torch.Tensor, means: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
     """Squared distance (N,) of each image from the nearest class's subspace: ‖d‖² − ‖Vᵀd‖², d = x − mean."""
-    return torch.cat([subspace_residual(x[i:i + PIXEL_BATCH].double().cpu(), means, bases)
-                      for i in range(0, len(x), PIXEL_BATCH)])
+    return torch.cat(
+        [subspace_residual(x[i : i + PIXEL_BATCH].double().cpu(), means, bases) for i in range(0, len(x), PIXEL_BATCH)]
+    )
 
 
-def feature_stats(model: MLP, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor) -> dict[str, torch.Tensor]:
+def feature_stats(
+    model: MLP, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor
+) -> dict[str, torch.Tensor]:
     """Both checks' statistics from the training images, thresholds from the validation images (training if none)."""
     train_y, calib = train_y.cpu(), val_x if len(val_x) else train_x
     a = last_hidden(model, train_x)  # (N, n)
@@ -82,18 +85,32 @@ def feature_stats(model: MLP, train_x: torch.Tensor, train_y: torch.Tensor, val_
     hidden_val = mahalanobis(last_hidden(model, calib), means, precision).sort().values  # (V,)
     pixel_means, bases = class_subspaces(train_x.cpu(), train_y)
     pixel_val = pixel_residual(calib, pixel_means, bases).sort().values  # (V,)
-    stats = {"means": means, "precision": precision, "val_scores": hidden_val,
-             "threshold": threshold_at(hidden_val, HIDDEN_PERCENTILE), "percentile": torch.tensor(HIDDEN_PERCENTILE),
-             "pixel_means": pixel_means, "pixel_components": bases, "pixel_val_scores": pixel_val,
-             "pixel_threshold": threshold_at(pixel_val, PIXEL_PERCENTILE), "pixel_percentile": torch.tensor(PIXEL_PERCENTILE)}
+    stats = {
+        "means": means,
+        "precision": precision,
+        "val_scores": hidden_val,
+        "threshold": threshold_at(hidden_val, HIDDEN_PERCENTILE),
+        "percentile": torch.tensor(HIDDEN_PERCENTILE),
+        "pixel_means": pixel_means,
+        "pixel_components": bases,
+        "pixel_val_scores": pixel_val,
+        "pixel_threshold": threshold_at(pixel_val, PIXEL_PERCENTILE),
+        "pixel_percentile": torch.tensor(PIXEL_PERCENTILE),
+    }
     return {k: v.float().contiguous() for k, v in stats.items()}
 
 
-def save_feature_stats(path: Path, model: MLP, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor,
-                       weights_path: Path) -> None:
+def save_feature_stats(
+    path: Path, model: MLP, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor, weights_path: Path
+) -> None:
     """Compute the statistics and write them as safetensors, tied to the weights file by its sha256."""
     stats = feature_stats(model, train_x, train_y, val_x)
-    meta = {"format": FORMAT, "layer": model.layer_names[-2], "weights_sha256": file_sha256(weights_path),
-            "ridge": str(RIDGE), "pixel_components": str(stats["pixel_components"].shape[-1]),
-            "calibrated_on": f"{'validation' if len(val_x) else 'training'} images ({len(stats['val_scores'])})"}
+    meta = {
+        "format": FORMAT,
+        "layer": model.layer_names[-2],
+        "weights_sha256": file_sha256(weights_path),
+        "ridge": str(RIDGE),
+        "pixel_components": str(stats["pixel_components"].shape[-1]),
+        "calibrated_on": f"{'validation' if len(val_x) else 'training'} images ({len(stats['val_scores'])})",
+    }
     atomic_write_bytes(path, st_save(stats, metadata=meta))

@@ -7,7 +7,7 @@ import threading
 
 
 class StepBoundaryInterrupt:
-    """While active, a first SIGINT only sets a flag that check() turns into KeyboardInterrupt; a second one acts at once."""
+    """While active, a first SIGINT sets a flag that check() turns into KeyboardInterrupt; a second one acts at once."""
 
     def __init__(self, repeat_stops_at_once: bool = True) -> None:
         # Under torchrun each worker gets Ctrl-C twice (from the terminal and forwarded by torchrun): there a repeat
@@ -15,7 +15,7 @@ class StepBoundaryInterrupt:
         self.repeat_stops_at_once = repeat_stops_at_once
         self.requested, self._previous, self._installed = False, None, False
 
-    def __enter__(self) -> "StepBoundaryInterrupt":
+    def __enter__(self) -> StepBoundaryInterrupt:
         if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread only
             self._previous, self._installed = signal.signal(signal.SIGINT, self._handle), True
         return self

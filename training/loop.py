@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -39,10 +39,21 @@ def autocast(device: torch.device, enabled: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()
 
 
-def train_epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor, opt: torch.optim.Optimizer,
-                sched, batch_size: int, progress: EpochProgress, augment: str = "none", amp: bool = False,
-                bar: tqdm | None = None, on_step: Callable[[EpochProgress], None] | None = None,
-                outlier_weight: float = 0.0) -> float:
+def train_epoch(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    order: torch.Tensor,
+    opt: torch.optim.Optimizer,
+    sched,
+    batch_size: int,
+    progress: EpochProgress,
+    augment: str = "none",
+    amp: bool = False,
+    bar: tqdm | None = None,
+    on_step: Callable[[EpochProgress], None] | None = None,
+    outlier_weight: float = 0.0,
+) -> float:
     """Train one epoch from progress.step on; return the mean cross-entropy on the training digits."""
     model.train()
     starts = range(progress.step * batch_size, len(order), batch_size)

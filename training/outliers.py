@@ -26,8 +26,13 @@ def fit_box(img: torch.Tensor) -> torch.Tensor:
     com_y = (img.sum((1, 3)) * (torch.arange(h, device=img.device) + 0.5)).sum(1) / mass
     s = BOX / extent  # output pixels per input pixel
     zero = torch.zeros_like(s)
-    theta = torch.stack([torch.stack([SIDE / (s * w), zero, 2 * com_x / w - 1], 1),
-                         torch.stack([zero, SIDE / (s * h), 2 * com_y / h - 1], 1)], 1)  # (N, 2, 3)
+    theta = torch.stack(
+        [
+            torch.stack([SIDE / (s * w), zero, 2 * com_x / w - 1], 1),
+            torch.stack([zero, SIDE / (s * h), 2 * com_y / h - 1], 1),
+        ],
+        1,
+    )  # (N, 2, 3)
     grid = F.affine_grid(theta, [n, 1, SIDE, SIDE], align_corners=False)
     out = F.grid_sample(img, grid, align_corners=False, padding_mode="zeros")
     return out / out.amax((2, 3), keepdim=True).clamp(min=1e-6)  # peak re-stretched to 1, as the service does
@@ -80,7 +85,11 @@ def render(points: torch.Tensor) -> torch.Tensor:
     n, p, _ = points.shape
     lo, hi = points.amin(1, keepdim=True), points.amax(1, keepdim=True)
     size = BOX * torch.ones(n, 1, 2, device=points.device)
-    size.scatter_(2, torch.randint(2, (n, 1, 1), device=points.device), BOX * (0.5 + 0.5 * torch.rand(n, 1, 1, device=points.device)))
+    size.scatter_(
+        2,
+        torch.randint(2, (n, 1, 1), device=points.device),
+        BOX * (0.5 + 0.5 * torch.rand(n, 1, 1, device=points.device)),
+    )
     points = (points - (lo + hi) / 2) * (size / (hi - lo).clamp(min=1e-6)) + CENTRE  # never a thin '1'-like bar
     ix = points.long().clamp_(0, SIDE - 1)  # (N, P, 2) pixel (x, y)
     flat = (torch.arange(n, device=points.device).view(n, 1) * SIDE + ix[..., 1]) * SIDE + ix[..., 0]  # (N, P)
@@ -110,7 +119,11 @@ def make_outliers(x: torch.Tensor, y: torch.Tensor, n: int) -> torch.Tensor:
     img = x.view(-1, 1, SIDE, SIDE)
     k = n // 3
     pick = torch.randint(len(img), (k,), device=x.device)
-    parts = [fit_box(side_by_side(img[pick])), rotated(img, y, k), strokes(n - 2 * k, x.device)]  # the last two sit in the box already
+    parts = [
+        fit_box(side_by_side(img[pick])),
+        rotated(img, y, k),
+        strokes(n - 2 * k, x.device),
+    ]  # the last two sit in the box already
     return torch.cat(parts).reshape(n, -1)
 
 
@@ -119,8 +132,9 @@ def uniform_cross_entropy(logits: torch.Tensor) -> torch.Tensor:
     return -F.log_softmax(logits.float(), 1).mean(1).mean()
 
 
-def training_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, weight: float,
-                  step: int) -> tuple[torch.Tensor, torch.Tensor]:
+def training_loss(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, weight: float, step: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss to minimise, cross-entropy on the digits alone: the figure to report).
 
     The loss is the digits' cross-entropy; every EVERY-th step, plus weight × uniform cross-entropy on outliers made

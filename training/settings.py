@@ -48,9 +48,17 @@ class TrainSettings:
 
     def model_config(self) -> MLPConfig:
         """The network these settings describe (raises ValueError for impossible choices)."""
-        return MLPConfig(hidden=self.hidden, activation=self.activation, init=self.init, init_std=self.init_std,
-                         leaky_alpha=self.leaky_alpha, elu_alpha=self.elu_alpha, maxout_pieces=self.maxout_pieces,
-                         dropout=self.dropout, batch_norm=self.batch_norm)
+        return MLPConfig(
+            hidden=self.hidden,
+            activation=self.activation,
+            init=self.init,
+            init_std=self.init_std,
+            leaky_alpha=self.leaky_alpha,
+            elu_alpha=self.elu_alpha,
+            maxout_pieces=self.maxout_pieces,
+            dropout=self.dropout,
+            batch_norm=self.batch_norm,
+        )
 
     @property
     def checkpoint_path(self) -> Path:

@@ -8,11 +8,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from tests.service_fixtures import live_server  # a package path: screenshot.py puts the repo, not tests/, on sys.path
+from tests.service_kit import live_server
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package: `apt-get install -y chromium chromium-driver`
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
@@ -104,21 +112,31 @@ def draw_one(page) -> None:
 def draw_zero(page) -> None:
     """An upright ellipse, like a handwritten 0."""
     cx, cy, side = pad_box(page)
-    pts = [(cx + 0.2 * side * math.sin(t * math.pi / 24), cy - 0.3 * side * math.cos(t * math.pi / 24))
-           for t in range(49)]
+    pts = [
+        (cx + 0.2 * side * math.sin(t * math.pi / 24), cy - 0.3 * side * math.cos(t * math.pi / 24)) for t in range(49)
+    ]
     stroke(page, pts, steps=2)
 
 
 def draw_seven(page) -> None:
     """A top bar and a long diagonal, like a handwritten 7."""
     cx, cy, side = pad_box(page)
-    stroke(page, [(cx - 0.2 * side, cy - 0.28 * side), (cx + 0.2 * side, cy - 0.28 * side),
-                  (cx - 0.04 * side, cy + 0.32 * side)], steps=20)
+    stroke(
+        page,
+        [
+            (cx - 0.2 * side, cy - 0.28 * side),
+            (cx + 0.2 * side, cy - 0.28 * side),
+            (cx - 0.04 * side, cy + 0.32 * side),
+        ],
+        steps=20,
+    )
 
 
 def prediction(page, timeout: float = 10_000) -> str:
     """Wait for the page to show a digit and return the element's text."""
     page.wait_for_function(
         """() => document.body.dataset.state === 'idle'
-                 && /^\\d/.test(document.querySelector('[data-testid=prediction]').textContent)""", timeout=timeout)
+                 && /^\\d/.test(document.querySelector('[data-testid=prediction]').textContent)""",
+        timeout=timeout,
+    )
     return page.locator("[data-testid=prediction]").text_content()

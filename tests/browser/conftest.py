@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from browser_kit import CHROMIUM, Watch, launch, serve
 
 

@@ -1,6 +1,6 @@
 """Draw a digit on the real page in headless Chromium, open a busy neuron, and save docs/screenshot.png.
 
-    .venv/bin/python tests/browser/screenshot.py --weights artifacts/model.safetensors [--out docs/screenshot.png]
+.venv/bin/python tests/browser/screenshot.py --weights artifacts/model.safetensors [--out docs/screenshot.png]
 """
 
 from __future__ import annotations
@@ -11,15 +11,17 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[2])]
 
+from browser_kit import Watch, draw_seven, launch, prediction, serve  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from browser_kit import Watch, draw_seven, launch, prediction, serve  # noqa: E402
 from service import create_app  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=Path, default=Path("artifacts/model.safetensors"), help="(default: %(default)s)")
+    parser.add_argument(
+        "--weights", type=Path, default=Path("artifacts/model.safetensors"), help="(default: %(default)s)"
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/screenshot.png"), help="(default: %(default)s)")
     parser.add_argument("--width", type=int, default=1600, help="viewport width in CSS pixels (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -31,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         page.goto(url + "/")
         draw_seven(page)
         prediction(page)
-        busiest = page.evaluate("() => { const a = window.digits.prediction.layers[0].a; return a.indexOf(Math.max(...a)) }")
+        busiest = page.evaluate(
+            "() => { const a = window.digits.prediction.layers[0].a; return a.indexOf(Math.max(...a)) }"
+        )
         page.locator(f"[data-testid=neuron][data-layer=hidden1][data-index='{busiest}']").click()
         page.wait_for_function("() => document.querySelector('[data-testid=neuron-z]').dataset.value")
         page.mouse.move(0, 0)

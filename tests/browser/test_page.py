@@ -7,9 +7,8 @@ import urllib.request
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from browser_kit import draw_one, draw_seven, draw_zero, prediction
+from PIL import Image
 
 pytestmark = pytest.mark.browser
 
@@ -54,13 +53,16 @@ def test_neuron_detail_shows_weights_bias_and_z_equal_to_w_dot_x_plus_b(page, wa
         neuron = json.load(r)
     w, b, x = np.array(neuron["weights"]), neuron["bias"], np.array(state["input"]["pixels"])
     expected_z = float(w @ x + b)  # the neuron by hand, from the API's weights and the pixels the page sent
-    shown = {k: float(page.locator(f"[data-testid=neuron-{k}]").get_attribute("data-value")) for k in ("z", "a", "bias")}
+    shown = {
+        k: float(page.locator(f"[data-testid=neuron-{k}]").get_attribute("data-value")) for k in ("z", "a", "bias")
+    }
     assert shown["bias"] == pytest.approx(b, rel=1e-6)
     assert shown["z"] == pytest.approx(expected_z, rel=1e-3)
     assert shown["a"] == pytest.approx(max(expected_z, 0.0), rel=1e-3)  # relu
     assert page.locator("[data-testid=activation-point]").count() == 1
     painted = page.locator("[data-testid=neuron-weights]").evaluate(
-        "c => { const d = c.getContext('2d').getImageData(0, 0, 28, 28).data; return new Set(d).size }")
+        "c => { const d = c.getContext('2d').getImageData(0, 0, 28, 28).data; return new Set(d).size }"
+    )
     assert painted > 10  # a real 28×28 picture of the weights, not a blank canvas
     watch.assert_clean()
 

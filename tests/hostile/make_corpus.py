@@ -26,8 +26,49 @@ BATCH_LIMIT = 256  # service/settings.py BATCH_LIMIT default
 BODY_LIMIT = 4 * 1024 * 1024  # service/settings.py MAX_CONTENT_LENGTH default
 # MNIST test indices of unambiguous digits (a 784-128-10 MLP gets each right with > 98 % confidence), so that a wrong
 # answer on an odd encoding means the encoding was mishandled, not that the digit was hard.
-CLEAR = (0, 1, 2, 3, 5, 6, 10, 11, 12, 13, 14, 16, 17, 19, 21, 22, 23, 25, 26, 27, 28, 29, 30, 32, 34, 35, 36, 37, 39,
-         42, 47, 48, 49, 50, 51, 52, 54, 55, 56, 58, 60)
+CLEAR = (
+    0,
+    1,
+    2,
+    3,
+    5,
+    6,
+    10,
+    11,
+    12,
+    13,
+    14,
+    16,
+    17,
+    19,
+    21,
+    22,
+    23,
+    25,
+    26,
+    27,
+    28,
+    29,
+    30,
+    32,
+    34,
+    35,
+    36,
+    37,
+    39,
+    42,
+    47,
+    48,
+    49,
+    50,
+    51,
+    52,
+    54,
+    55,
+    56,
+    58,
+    60,
+)
 
 
 @dataclass
@@ -52,19 +93,27 @@ class Case:
     def request(self) -> tuple[str, str, dict[str, str], bytes]:
         """(method, path, headers, body) exactly as sent on the wire."""
         if self.kind == "multipart":
-            return self.method, self.path, {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}, self._multipart()
+            return (
+                self.method,
+                self.path,
+                {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                self._multipart(),
+            )
         if self.kind in ("raw", "json"):
             return self.method, self.path, {"Content-Type": self.content_type}, self.body
         return self.method, self.path, dict(self.headers), self.body
 
     def _multipart(self) -> bytes:
         b = BOUNDARY.encode()
-        parts = [b"--%s\r\nContent-Disposition: form-data; name=\"note%d\"\r\n\r\nx\r\n" % (b, i)
-                 for i in range(self.extra_parts)]
+        parts = [
+            b'--%s\r\nContent-Disposition: form-data; name="note%d"\r\n\r\nx\r\n' % (b, i)
+            for i in range(self.extra_parts)
+        ]
         for data in (self.body, *self.files):
-            parts.append(b"--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
-                         b"Content-Type: %s\r\n\r\n%s\r\n" % (b, self.part_name, self.filename, self.content_type.encode(),
-                                                             data))
+            parts.append(
+                b'--%s\r\nContent-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                b"Content-Type: %s\r\n\r\n%s\r\n" % (b, self.part_name, self.filename, self.content_type.encode(), data)
+            )
         return b"".join(parts) + b"--%s--\r\n" % b
 
     @property
@@ -98,7 +147,7 @@ class Digits:
     def label(self, i: int) -> int:
         return int(self.labels[i])
 
-    def subset(self, indices) -> "Digits":
+    def subset(self, indices) -> Digits:
         """The digits at these indices, renumbered from 0."""
         idx = list(indices)
         return Digits(self.images[idx], self.labels[idx])
@@ -203,43 +252,105 @@ def odd_but_valid(d: Digits) -> list[Case]:
         Case("png_plain_paper", "multipart", encode(d.paper(0, 56), "PNG"), digit=L(0)),
         Case("png_light_ink_on_black", "multipart", encode(d.ink(1), "PNG"), digit=L(1)),
         Case("png_16bit_grey", "multipart", sixteen_bit(d, 2), digit=L(2)),
-        Case("png_1bit", "multipart", encode(d.paper(3, 112).point(lambda v: 255 if v > 128 else 0).convert("1"), "PNG"),
-             digit=L(3)),
+        Case(
+            "png_1bit",
+            "multipart",
+            encode(d.paper(3, 112).point(lambda v: 255 if v > 128 else 0).convert("1"), "PNG"),
+            digit=L(3),
+        ),
         Case("png_rgba_transparent_canvas", "multipart", rgba_on_transparent(d, 4), digit=L(4)),
         Case("png_palette_with_transparency", "multipart", palette_with_transparency(d, 6), digit=L(6)),
-        Case("jpeg_rgb", "multipart", encode(d.paper(7, 84).convert("RGB"), "JPEG", quality=90), "image/jpeg",
-             b"digit.jpg", digit=L(7)),
+        Case(
+            "jpeg_rgb",
+            "multipart",
+            encode(d.paper(7, 84).convert("RGB"), "JPEG", quality=90),
+            "image/jpeg",
+            b"digit.jpg",
+            digit=L(7),
+        ),
         Case("jpeg_cmyk", "multipart", cmyk_jpeg(d, 8), "image/jpeg", b"digit.jpg", digit=L(8)),
         Case("jpeg_exif_rotated", "multipart", exif_rotated_jpeg(d, 0), "image/jpeg", b"photo.jpg", digit=L(0)),
         Case("gif_animated_first_frame", "multipart", frames(d, 1, 0, "GIF"), "image/gif", b"digit.gif", digit=L(1)),
-        Case("tiff_multiframe_first_frame", "multipart", frames(d, 10, 0, "TIFF"), "image/tiff", b"digit.tif",
-             digit=L(10)),
+        Case(
+            "tiff_multiframe_first_frame",
+            "multipart",
+            frames(d, 10, 0, "TIFF"),
+            "image/tiff",
+            b"digit.tif",
+            digit=L(10),
+        ),
         Case("bmp", "multipart", encode(d.paper(11, 56), "BMP"), "image/bmp", b"digit.bmp", digit=L(11)),
-        Case("webp_lossless", "multipart", encode(d.paper(12, 56), "WEBP", lossless=True), "image/webp",
-             b"digit.webp", digit=L(12)),
+        Case(
+            "webp_lossless",
+            "multipart",
+            encode(d.paper(12, 56), "WEBP", lossless=True),
+            "image/webp",
+            b"digit.webp",
+            digit=L(12),
+        ),
         Case("huge_legal_canvas_4000x3000", "multipart", huge_canvas(d, 13), digit=L(13)),
-        Case("png_part_labelled_text_plain", "multipart", encode(d.paper(14, 56), "PNG"), "text/plain", b"digit.txt",
-             digit=L(14)),
-        Case("very_long_filename", "multipart", encode(d.paper(15, 56), "PNG"), filename=b"d" * 20_000 + b".png",
-             digit=L(15)),
-        Case("path_traversal_filename", "multipart", encode(d.paper(17, 56), "PNG"),
-             filename=b"../../tmp/pwned.png", digit=L(17)),
-        Case("multipart_batch_of_three", "multipart", encode(d.paper(18, 56), "PNG"),
-             files=[encode(d.paper(19, 56), "PNG"), encode(d.ink(21), "PNG")], digit=[L(18), L(19), L(21)]),
+        Case(
+            "png_part_labelled_text_plain",
+            "multipart",
+            encode(d.paper(14, 56), "PNG"),
+            "text/plain",
+            b"digit.txt",
+            digit=L(14),
+        ),
+        Case(
+            "very_long_filename",
+            "multipart",
+            encode(d.paper(15, 56), "PNG"),
+            filename=b"d" * 20_000 + b".png",
+            digit=L(15),
+        ),
+        Case(
+            "path_traversal_filename",
+            "multipart",
+            encode(d.paper(17, 56), "PNG"),
+            filename=b"../../tmp/pwned.png",
+            digit=L(17),
+        ),
+        Case(
+            "multipart_batch_of_three",
+            "multipart",
+            encode(d.paper(18, 56), "PNG"),
+            files=[encode(d.paper(19, 56), "PNG"), encode(d.ink(21), "PNG")],
+            digit=[L(18), L(19), L(21)],
+        ),
         Case("raw_png_body", "raw", encode(d.paper(22, 56), "PNG"), "image/png", digit=L(22)),
         Case("raw_jpeg_body", "raw", encode(d.paper(23, 56), "JPEG", quality=95), "image/jpeg", digit=L(23)),
         Case("raw_png_labelled_image_jpeg", "raw", encode(d.paper(24, 56), "PNG"), "image/jpeg", digit=L(24)),
-        Case("json_base64", "json", as_json({"image": base64.b64encode(encode(d.paper(25, 56), "PNG")).decode()}),
-             "application/json", digit=L(25)),
-        Case("json_data_url", "json", as_json({"image": data_url(encode(d.paper(26, 56), "PNG"))}),
-             "application/json", digit=L(26)),
+        Case(
+            "json_base64",
+            "json",
+            as_json({"image": base64.b64encode(encode(d.paper(25, 56), "PNG")).decode()}),
+            "application/json",
+            digit=L(25),
+        ),
+        Case(
+            "json_data_url",
+            "json",
+            as_json({"image": data_url(encode(d.paper(26, 56), "PNG"))}),
+            "application/json",
+            digit=L(26),
+        ),
         Case("json_pixels_flat", "json", as_json({"pixels": pixels(d, 27)}), "application/json", digit=L(27)),
-        Case("json_pixels_rows", "json", as_json({"pixels": d.images[28].tolist()}), "application/json",
-             digit=L(28)),
-        Case("json_pixels_fractions", "json", as_json({"pixels": (d.images[29] / 1.0 + 0.25).clip(0, 255).tolist()}),
-             "application/json", digit=L(29)),
-        Case("json_pixels_batch", "json", as_json({"pixels": [pixels(d, 30), pixels(d, 31)]}), "application/json",
-             digit=[L(30), L(31)]),
+        Case("json_pixels_rows", "json", as_json({"pixels": d.images[28].tolist()}), "application/json", digit=L(28)),
+        Case(
+            "json_pixels_fractions",
+            "json",
+            as_json({"pixels": (d.images[29] / 1.0 + 0.25).clip(0, 255).tolist()}),
+            "application/json",
+            digit=L(29),
+        ),
+        Case(
+            "json_pixels_batch",
+            "json",
+            as_json({"pixels": [pixels(d, 30), pixels(d, 31)]}),
+            "application/json",
+            digit=[L(30), L(31)],
+        ),
     ]
 
 
@@ -251,33 +362,78 @@ def bad_images(d: Digits) -> list[Case]:
         Case("empty_raw_png_body", "raw", b"", status=400, code="invalid_image"),
         Case("truncated_png", "multipart", png[: len(png) // 2], status=400, code="invalid_image"),
         Case("png_cut_inside_its_header", "multipart", png[:20], status=400, code="invalid_image"),
-        Case("truncated_jpeg", "multipart", jpeg[: len(jpeg) // 2], "image/jpeg", b"x.jpg", status=400,
-             code="invalid_image"),
-        Case("png_bad_crc", "multipart", png[:29] + bytes([png[29] ^ 0xFF]) + png[30:], status=400,
-             code="invalid_image"),
+        Case(
+            "truncated_jpeg",
+            "multipart",
+            jpeg[: len(jpeg) // 2],
+            "image/jpeg",
+            b"x.jpg",
+            status=400,
+            code="invalid_image",
+        ),
+        Case(
+            "png_bad_crc", "multipart", png[:29] + bytes([png[29] ^ 0xFF]) + png[30:], status=400, code="invalid_image"
+        ),
         Case("png_bomb_50000x50000", "multipart", png_claiming(50_000, 50_000), status=413, code="image_too_large"),
-        Case("png_bomb_raw_body", "raw", png_claiming(50_000, 50_000), "image/png", status=413,
-             code="image_too_large"),
+        Case("png_bomb_raw_body", "raw", png_claiming(50_000, 50_000), "image/png", status=413, code="image_too_large"),
         Case("png_just_over_40_megapixels", "multipart", png_claiming(8000, 5001), status=413, code="image_too_large"),
-        Case("jpeg_bomb_header_65000x65000", "multipart", jpeg_claiming(65_000, 65_000, d), "image/jpeg", b"x.jpg",
-             status=413, code="image_too_large"),
+        Case(
+            "jpeg_bomb_header_65000x65000",
+            "multipart",
+            jpeg_claiming(65_000, 65_000, d),
+            "image/jpeg",
+            b"x.jpg",
+            status=413,
+            code="image_too_large",
+        ),
         Case("one_by_one_pixel", "multipart", encode(Image.new("L", (1, 1), 0), "PNG"), status=422, code="no_ink"),
         Case("all_white", "multipart", encode(Image.new("L", (64, 64), 255), "PNG"), status=422, code="no_ink"),
         Case("all_black", "multipart", encode(Image.new("L", (64, 64), 0), "PNG"), status=422, code="no_ink"),
-        Case("fully_transparent", "multipart", encode(Image.new("RGBA", (64, 64), (0, 0, 0, 0)), "PNG"), status=422,
-             code="no_ink"),
-        Case("svg_named_png", "multipart", b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">'
-             b'<text x="4" y="24" font-size="24">7</text></svg>', status=415, code="unsupported_media_type"),
-        Case("pdf_named_png", "multipart", b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\ntrailer<<>>\n%%EOF",
-             status=415, code="unsupported_media_type"),
-        Case("html_named_png", "multipart", b"<!doctype html><html><body><img src=x onerror=alert(1)>7</body></html>",
-             status=415, code="unsupported_media_type"),
+        Case(
+            "fully_transparent",
+            "multipart",
+            encode(Image.new("RGBA", (64, 64), (0, 0, 0, 0)), "PNG"),
+            status=422,
+            code="no_ink",
+        ),
+        Case(
+            "svg_named_png",
+            "multipart",
+            b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">'
+            b'<text x="4" y="24" font-size="24">7</text></svg>',
+            status=415,
+            code="unsupported_media_type",
+        ),
+        Case(
+            "pdf_named_png",
+            "multipart",
+            b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\ntrailer<<>>\n%%EOF",
+            status=415,
+            code="unsupported_media_type",
+        ),
+        Case(
+            "html_named_png",
+            "multipart",
+            b"<!doctype html><html><body><img src=x onerror=alert(1)>7</body></html>",
+            status=415,
+            code="unsupported_media_type",
+        ),
         Case("text_named_png", "multipart", b"seven\n", status=415, code="unsupported_media_type"),
-        Case("random_bytes_named_png", "multipart", np.random.default_rng(0).bytes(4096), status=415,
-             code="unsupported_media_type"),
-        Case("svg_data_url", "json", as_json({"image": data_url(b"<svg xmlns='http://www.w3.org/2000/svg'/>",
-                                                                "image/svg+xml")}), "application/json", status=415,
-             code="unsupported_media_type"),
+        Case(
+            "random_bytes_named_png",
+            "multipart",
+            np.random.default_rng(0).bytes(4096),
+            status=415,
+            code="unsupported_media_type",
+        ),
+        Case(
+            "svg_data_url",
+            "json",
+            as_json({"image": data_url(b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml")}),
+            "application/json",
+            status=415,
+            code="unsupported_media_type",
+        ),
     ]
 
 
@@ -288,57 +444,135 @@ def bad_requests(d: Digits) -> list[Case]:
     return [
         Case("empty_body_no_content_type", "bare", b"", status=415, code="unsupported_media_type"),
         Case("png_sent_as_text_plain", "raw", png, "text/plain", status=415, code="unsupported_media_type"),
-        Case("png_sent_as_octet_stream", "raw", png, "application/octet-stream", status=415,
-             code="unsupported_media_type"),
-        Case("form_urlencoded", "raw", b"image=abc", "application/x-www-form-urlencoded", status=415,
-             code="unsupported_media_type"),
+        Case(
+            "png_sent_as_octet_stream",
+            "raw",
+            png,
+            "application/octet-stream",
+            status=415,
+            code="unsupported_media_type",
+        ),
+        Case(
+            "form_urlencoded",
+            "raw",
+            b"image=abc",
+            "application/x-www-form-urlencoded",
+            status=415,
+            code="unsupported_media_type",
+        ),
         Case("multipart_without_image_field", "multipart", png, part_name=b"file", status=400, code="missing_image"),
         # werkzeug cannot decode the part's headers, drops the whole form, and the service finds no image
-        Case("non_utf8_filename", "multipart", png, filename=b"\xff\xfe\xc3(\x80.png", status=400,
-             code="missing_image"),
+        Case(
+            "non_utf8_filename", "multipart", png, filename=b"\xff\xfe\xc3(\x80.png", status=400, code="missing_image"
+        ),
         Case("multipart_1000_fields", "multipart", png, extra_parts=1000, status=413, code="request_too_large"),
         Case("malformed_json", "json", b'{"pixels": [1, 2,', J, status=400, code="invalid_json"),
         Case("json_not_utf8", "json", b'{"image": "\xff\xfe"}', J, status=400, code="invalid_json"),
         Case("json_array_not_object", "json", b"[1, 2, 3]", J, status=400, code="invalid_json"),
-        Case("json_both_image_and_pixels", "json", as_json({"image": "", "pixels": one}), J, status=400,
-             code="invalid_json"),
+        Case(
+            "json_both_image_and_pixels",
+            "json",
+            as_json({"image": "", "pixels": one}),
+            J,
+            status=400,
+            code="invalid_json",
+        ),
         Case("json_image_is_a_number", "json", as_json({"image": 7}), J, status=400, code="invalid_json"),
-        Case("json_deeply_nested", "json", b'{"pixels": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", J, status=400,
-             code="invalid_json"),
-        Case("base64_not_base64", "json", as_json({"image": "this is not base64!"}), J, status=400,
-             code="invalid_base64"),
-        Case("data_url_without_base64_marker", "json", as_json({"image": "data:image/png," + "A" * 12}), J,
-             status=400, code="invalid_base64"),
-        Case("data_url_garbage_payload", "json", as_json({"image": "data:image/png;base64,%%%%"}), J, status=400,
-             code="invalid_base64"),
+        Case(
+            "json_deeply_nested",
+            "json",
+            b'{"pixels": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            J,
+            status=400,
+            code="invalid_json",
+        ),
+        Case(
+            "base64_not_base64", "json", as_json({"image": "this is not base64!"}), J, status=400, code="invalid_base64"
+        ),
+        Case(
+            "data_url_without_base64_marker",
+            "json",
+            as_json({"image": "data:image/png," + "A" * 12}),
+            J,
+            status=400,
+            code="invalid_base64",
+        ),
+        Case(
+            "data_url_garbage_payload",
+            "json",
+            as_json({"image": "data:image/png;base64,%%%%"}),
+            J,
+            status=400,
+            code="invalid_base64",
+        ),
         Case("pixels_783", "json", as_json({"pixels": one[:783]}), J, status=400, code="invalid_pixels"),
         Case("pixels_785", "json", as_json({"pixels": one + [0]}), J, status=400, code="invalid_pixels"),
         Case("pixels_empty", "json", as_json({"pixels": []}), J, status=400, code="invalid_pixels"),
-        Case("pixels_nan", "json", as_json({"pixels": [float("nan")] + one[1:]}), J, status=400,
-             code="invalid_pixels"),
-        Case("pixels_infinity", "json", as_json({"pixels": [float("inf")] + one[1:]}), J, status=400,
-             code="invalid_pixels"),
+        Case("pixels_nan", "json", as_json({"pixels": [float("nan")] + one[1:]}), J, status=400, code="invalid_pixels"),
+        Case(
+            "pixels_infinity",
+            "json",
+            as_json({"pixels": [float("inf")] + one[1:]}),
+            J,
+            status=400,
+            code="invalid_pixels",
+        ),
         Case("pixels_negative", "json", as_json({"pixels": [-1] + one[1:]}), J, status=400, code="invalid_pixels"),
         Case("pixels_over_255", "json", as_json({"pixels": [256] + one[1:]}), J, status=400, code="invalid_pixels"),
-        Case("pixels_huge_integer", "json", b'{"pixels": [' + b"9" * 400 + b"," + b"0," * 782 + b"0]}", J,
-             status=400, code="invalid_pixels"),
+        Case(
+            "pixels_huge_integer",
+            "json",
+            b'{"pixels": [' + b"9" * 400 + b"," + b"0," * 782 + b"0]}",
+            J,
+            status=400,
+            code="invalid_pixels",
+        ),
         Case("pixels_strings", "json", as_json({"pixels": ["0"] * 784}), J, status=400, code="invalid_pixels"),
         Case("pixels_booleans", "json", as_json({"pixels": [True] * 784}), J, status=400, code="invalid_pixels"),
-        Case("pixels_28_rows_of_27", "json", as_json({"pixels": [[0] * 27] * 28}), J, status=400,
-             code="invalid_pixels"),
-        Case("pixels_ragged_rows", "json", as_json({"pixels": [[0] * 28] * 27 + [[0] * 29]}), J, status=400,
-             code="invalid_pixels"),
+        Case(
+            "pixels_28_rows_of_27", "json", as_json({"pixels": [[0] * 27] * 28}), J, status=400, code="invalid_pixels"
+        ),
+        Case(
+            "pixels_ragged_rows",
+            "json",
+            as_json({"pixels": [[0] * 28] * 27 + [[0] * 29]}),
+            J,
+            status=400,
+            code="invalid_pixels",
+        ),
         Case("pixels_4d", "json", as_json({"pixels": [[[[0] * 28] * 28]]}), J, status=400, code="invalid_pixels"),
-        Case("pixels_batch_over_limit", "json", as_json({"pixels": [one] * (BATCH_LIMIT + 1)}), J, status=413,
-             code="too_many_images"),
-        Case("images_batch_over_limit", "multipart", png, files=[png] * BATCH_LIMIT, status=413,
-             code="too_many_images"),
-        Case("body_over_size_limit", "raw", png + b"\0" * BODY_LIMIT, "image/png", status=413,
-             code="request_too_large"),
-        Case("bad_query_parameter", "raw", png, "image/png", status=400, code="invalid_parameter",
-             path="/api/predict?top=lots"),
-        Case("unknown_mode", "raw", png, "image/png", status=400, code="invalid_parameter",
-             path="/api/predict?mode=magic"),
+        Case(
+            "pixels_batch_over_limit",
+            "json",
+            as_json({"pixels": [one] * (BATCH_LIMIT + 1)}),
+            J,
+            status=413,
+            code="too_many_images",
+        ),
+        Case(
+            "images_batch_over_limit", "multipart", png, files=[png] * BATCH_LIMIT, status=413, code="too_many_images"
+        ),
+        Case(
+            "body_over_size_limit", "raw", png + b"\0" * BODY_LIMIT, "image/png", status=413, code="request_too_large"
+        ),
+        Case(
+            "bad_query_parameter",
+            "raw",
+            png,
+            "image/png",
+            status=400,
+            code="invalid_parameter",
+            path="/api/predict?top=lots",
+        ),
+        Case(
+            "unknown_mode",
+            "raw",
+            png,
+            "image/png",
+            status=400,
+            code="invalid_parameter",
+            path="/api/predict?mode=magic",
+        ),
         Case("get_on_predict", "bare", b"", status=405, code="method_not_allowed", method="GET"),
         Case("unknown_route", "raw", png, "image/png", status=404, code="not_found", path="/api/no-such-route"),
     ]
@@ -360,8 +594,11 @@ def write_corpus(out: Path, cases: list[Case]) -> None:
     for case in cases:
         method, path, headers, body = case.request()
         (out / f"{case.name}.bin").write_bytes(body)
-        meta = {k: v.decode("latin-1")[:200] if isinstance(v, bytes) else v
-                for k, v in asdict(case).items() if k not in ("body", "files")}
+        meta = {
+            k: v.decode("latin-1")[:200] if isinstance(v, bytes) else v
+            for k, v in asdict(case).items()
+            if k not in ("body", "files")
+        }
         manifest.append({**meta, "method": method, "path": path, "headers": headers, "file": f"{case.name}.bin"})
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 

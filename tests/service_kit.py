@@ -1,4 +1,4 @@
-"""Fixtures and helpers shared by the service tests: apps around test weights, PNGs, drawings, a live server."""
+"""Helpers shared by the service tests: PNGs, drawings, things that are not digits, a live server."""
 
 from __future__ import annotations
 
@@ -8,28 +8,8 @@ import threading
 from contextlib import contextmanager
 
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw
 from werkzeug.serving import make_server
-
-from service import create_app
-
-
-@pytest.fixture
-def app(tiny_weights):
-    """The service around the tiny random model."""
-    return create_app({"WEIGHTS_PATH": str(tiny_weights), "TESTING": True})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="session")
-def trained_app(trained_weights):
-    """The service around the model trained on real MNIST (built once per session)."""
-    return create_app({"WEIGHTS_PATH": str(trained_weights), "TESTING": True})
 
 
 def png(gray: np.ndarray) -> bytes:
@@ -76,8 +56,11 @@ NOT_DIGITS = {
     "box": [[(30, 30), (170, 30), (170, 170), (30, 170), (30, 30)]],
     "cross": [[(20, 100), (180, 100)], [(100, 20), (100, 180)]],
     "triangle": [[(100, 20), (180, 180), (20, 180), (100, 20)]],
-    "42": [[(60, 20), (20, 120), (90, 120)], [(75, 60), (75, 180)],
-           [(110, 50), (150, 20), (190, 50), (110, 180), (190, 180)]],
+    "42": [
+        [(60, 20), (20, 120), (90, 120)],
+        [(75, 60), (75, 180)],
+        [(110, 50), (150, 20), (190, 50), (110, 180), (190, 180)],
+    ],
     "spiral": [[(100 + 6 * t * math.cos(t), 100 + 6 * t * math.sin(t)) for t in np.linspace(0, 14, 200)]],
 }
 
