@@ -13,6 +13,8 @@ from model.init import INITS
 INPUT_SIDE = 28  # MNIST images are 28×28
 INPUT_SIZE = INPUT_SIDE * INPUT_SIDE  # 784 input neurons, one per pixel, 0.0 = background, 1.0 = ink
 NUM_CLASSES = 10  # one output neuron per digit
+DIGIT_BOX = 20  # MNIST fitted each digit's longest side in a 20×20 box …
+DIGIT_CENTRE = 14.0  # … and put its centre of mass here, in the 28×28 frame (measured mean over MNIST: 14.0, 14.0)
 
 ACTIVATION_NAMES = tuple(ACTIVATIONS)
 INIT_NAMES = tuple(INITS)

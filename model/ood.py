@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 
-FILE_NAME = "feature_stats.safetensors"  # written beside the weights by training, read by the service
 FORMAT = "digits-feature-stats/1"
 
 

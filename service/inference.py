@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from model import MLP, LayerTrace
+from model import MLP, NUM_CLASSES, LayerTrace
 from service.ood import CheckResult, OodChecks
 
-LN_CLASSES = math.log(10)  # entropy of the uniform distribution over 10 digits
+LN_CLASSES = math.log(NUM_CLASSES)  # entropy of the uniform distribution over the 10 digits
 
 
 @dataclass

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 
-from model import MLP
-from model.ood import FILE_NAME, FORMAT, nearest_whitened_distance, subspace_residual, threshold_at
+from model import INPUT_SIZE, MLP, NUM_CLASSES
+from model.files import FEATURE_STATS, beside
+from model.ood import FORMAT, nearest_whitened_distance, subspace_residual, threshold_at
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,9 @@ def _threshold(stats: dict[str, torch.Tensor], prefix: str, percentile: float | 
 
 def load_ood(weights_path: Path, model: MLP, weights_sha256: str, percentile: float | None = None) -> OodChecks | None:
     """Load the statistics beside the weights; None (logged) when absent, unreadable or made for other weights."""
-    path = weights_path.parent / FILE_NAME
+    path = beside(weights_path, FEATURE_STATS)
     if not path.is_file():
-        log.info("no %s beside the weights: uncertainty from the probabilities alone", FILE_NAME)
+        log.info("no %s beside the weights: uncertainty from the probabilities alone", FEATURE_STATS)
         return None
     try:
         with safe_open(str(path), "pt") as fh:
@@ -101,7 +102,7 @@ def _mismatch(meta: dict[str, str], stats: dict[str, torch.Tensor], weights_sha2
     if meta.get("weights_sha256") != weights_sha256:
         return f"made for other weights (sha256 {meta.get('weights_sha256', '?')[:12]}…), a stale file"
     n = model.config.hidden[-1]
-    shapes = {"means": (10, n), "precision": (n, n), "pixel_means": (10, 784)}
+    shapes = {"means": (NUM_CLASSES, n), "precision": (n, n), "pixel_means": (NUM_CLASSES, INPUT_SIZE)}
     if meta.get("layer") != model.layer_names[-2] or any(tuple(stats[k].shape) != s for k, s in shapes.items()):
         return f"statistics do not fit layer {model.layer_names[-2]} ({n} neurons)"
     if not all(torch.isfinite(t).all() for t in stats.values()):

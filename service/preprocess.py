@@ -23,7 +23,7 @@ of (14, 14)); the rule keeps the rest (digits cut by the frame, off-centre ones)
 
 mode="raw": grayscale (transparency as above), resized to 28×28 without keeping the aspect ratio if it is
 another size, scaled to [0, 1]; no inversion, levelling or cropping, and blank images are allowed.
-An unknown mode is 400 ``invalid_mode``.
+``mode`` is one of MODES; requests are checked where they are read (service.inputs.parse_mode).
 
 The report (JSON): mode; inverted; original_size [w, h] as uploaded; bbox [x0, y0, x1, y1] of the ink in the
 upright image's pixels (null in raw mode); scale (output pixels per upright input pixel); com_shift [dx, dy]
@@ -39,14 +39,13 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, ImageOps
 
-from model.config import INPUT_SIDE
+from model.config import DIGIT_BOX, DIGIT_CENTRE, INPUT_SIDE
 from service.decode import MAX_PIXELS, open_image
 from service.errors import ApiError
 from service.png import png_data_url
 
 MODES = ("auto", "raw")
-BOX = 20  # MNIST fitted each digit in a 20×20 box …
-CENTRE = 14.0  # … and put its centre of mass here (measured mean over MNIST: 14.0, 14.0)
+BOX, CENTRE = DIGIT_BOX, DIGIT_CENTRE  # MNIST's framing: the longest side in 20 px, mass centred on (14, 14)
 WORK_SIDE = 1024  # larger images are reduced to at most this side before any float work
 INK_THRESHOLD = 0.3  # levelled value that counts as ink for the bounding box
 MIN_CONTRAST = 0.08  # ink peak above the noise floor, in full-scale units, below which there is no ink
@@ -68,13 +67,11 @@ class Preprocessed:
 
 def preprocess(data: bytes, mode: str = "auto", max_pixels: int = MAX_PIXELS) -> Preprocessed:
     """Decode uploaded bytes and normalise them into the model's 28×28 input (raises ApiError)."""
-    _check_mode(mode)
     return normalize(open_image(data, max_pixels), mode)
 
 
 def normalize(img: Image.Image, mode: str = "auto") -> Preprocessed:
     """Normalise a decoded image into the model's 28×28 input (raises ApiError)."""
-    _check_mode(mode)
     report = {"mode": mode, "original_size": list(img.size), "frames": int(getattr(img, "n_frames", 1))}
     try:
         img, report["exif_rotated"] = _orient(img)
@@ -86,11 +83,6 @@ def normalize(img: Image.Image, mode: str = "auto") -> Preprocessed:
         raise ApiError(400, "invalid_image", f"cannot convert the image to grayscale: {exc}") from exc
     pixels = _raw(gray, report) if mode == "raw" else _auto(gray, factor, report)
     return Preprocessed(pixels.astype(np.float32, copy=False), report)
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ApiError(400, "invalid_mode", f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
 
 
 def _orient(img: Image.Image) -> tuple[Image.Image, bool]:

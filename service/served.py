@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from model import WeightsError, load_weights
+from model.files import TOP_IMAGES, beside
 from service.inference import Prediction, Predictor
 from service.inputs import Inputs
 from service.neurons import Neurons
@@ -44,7 +45,7 @@ class ServedModel:
         self.name = config["MODEL_NAME"]
         self.model = model
         self.predictor = make_predictor(model, path, info, config)
-        self.neurons = Neurons(model, path.parent / "top_images.safetensors")
+        self.neurons = Neurons(model, beside(path, TOP_IMAGES))
         self.description = describe(model, info, path, self.name)
         log.info("serving %s (%s, %d parameters)", path, model.config.layer_sizes, model.parameter_count())
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from flask import Blueprint, Response, current_app, request
 
-from model import INPUT_SIDE, INPUT_SIZE
+from model import INPUT_SIDE, INPUT_SIZE, NUM_CLASSES
 from service.errors import ApiError
 from service.inference import Prediction
 from service.inputs import check_limit
@@ -97,7 +97,7 @@ def metadata(model: ServedModel) -> dict:
         "platform": "pytorch",
         "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, INPUT_SIZE]}],
         "outputs": [
-            {"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]},
+            {"name": "probabilities", "datatype": "FP32", "shape": [-1, NUM_CLASSES]},
             {"name": "digit", "datatype": "INT64", "shape": [-1]},
             {"name": "uncertain", "datatype": "BOOL", "shape": [-1]},
             *layers,
@@ -165,7 +165,7 @@ def output_tensor(pred: Prediction, name: str) -> Tensor:
     """One named output of a prediction as a V2 tensor."""
     n = len(pred.digits)
     if name == "probabilities":
-        return Tensor(name, "FP32", [n, 10], pred.probabilities)
+        return Tensor(name, "FP32", [n, NUM_CLASSES], pred.probabilities)
     if name == "digit":
         return Tensor(name, "INT64", [n], pred.digits.astype(np.int64))
     if name == "uncertain":

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from model import MLP
+from model.files import METRICS, beside
 
 SERVING_LIBRARIES = ("torch", "numpy", "flask", "werkzeug", "gunicorn", "pillow", "prometheus-client", "safetensors")
 
@@ -51,7 +52,7 @@ def describe(model: MLP, info: dict[str, Any], path: Path, model_name: str) -> d
             "config": info["config"],
         },
         "training": info["provenance"],
-        "metrics": read_metrics(path.parent / "metrics.json"),
+        "metrics": read_metrics(beside(path, METRICS)),
         "weights": {"file": path.name, "bytes": path.stat().st_size, "sha256": info["sha256"]},
         "libraries": {"serving": serving_libraries(), "training": info["provenance"].get("libraries", {})},
     }

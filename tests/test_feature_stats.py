@@ -11,8 +11,7 @@ from safetensors.torch import load_file
 from service_kit import not_digit_drawings, one_stroke
 
 from model import save_weights
-from model.ood import FILE_NAME
-from model.weights import file_sha256
+from model.files import FEATURE_STATS, file_sha256
 from service import create_app
 from service.ood import load_ood
 from service.preprocess import preprocess
@@ -69,12 +68,12 @@ def test_stats_match_an_independent_numpy_computation(tiny_model, images):
 
 def test_service_scores_equal_the_stored_validation_scores(tiny_model, tiny_weights, images):
     x, y, val_x = images
-    save_feature_stats(tiny_weights.parent / FILE_NAME, tiny_model, x, y, val_x, tiny_weights)
+    save_feature_stats(tiny_weights.parent / FEATURE_STATS, tiny_model, x, y, val_x, tiny_weights)
     checks = load_ood(tiny_weights, tiny_model, file_sha256(tiny_weights))
     with torch.inference_mode():
         hidden = tiny_model.trace(val_x)[-2].a
     distance, residual = checks.check(val_x, hidden)
-    stored = load_file(str(tiny_weights.parent / FILE_NAME))
+    stored = load_file(str(tiny_weights.parent / FEATURE_STATS))
     np.testing.assert_allclose(np.sort(distance.score), stored["val_scores"], rtol=1e-3)
     np.testing.assert_allclose(np.sort(residual.score), stored["pixel_val_scores"], rtol=1e-3, atol=1e-4)
     assert distance.flagged.sum() == 1 and residual.flagged.sum() == 1  # 50 images above the 99.8 / 99.5 percentile
@@ -84,7 +83,7 @@ def test_answers_carry_checks_and_stale_or_absent_stats_are_ignored(tiny_model, 
     post = lambda app: app.test_client().post("/api/predict", data=one_stroke(), content_type="image/png").get_json()
     assert "checks" not in post(create_app({"WEIGHTS_PATH": str(tiny_weights), "TESTING": True}))  # as before
     x, y, val_x = images
-    save_feature_stats(tiny_weights.parent / FILE_NAME, tiny_model, x, y, val_x, tiny_weights)
+    save_feature_stats(tiny_weights.parent / FEATURE_STATS, tiny_model, x, y, val_x, tiny_weights)
     answer = post(create_app({"WEIGHTS_PATH": str(tiny_weights), "TESTING": True}))
     assert set(answer["checks"]) == {"mahalanobis", "pixel_residual"}
     assert answer["uncertain"] or not any(c["flagged"] for c in answer["checks"].values())

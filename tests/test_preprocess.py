@@ -367,11 +367,6 @@ def test_blank_images_have_no_ink(img):
     assert (err.status, err.code) == (422, "no_ink")
 
 
-def test_unknown_mode_is_refused(digits):
-    err = api_error(encode(drawing(digits[0][0]), "PNG"), mode="fancy")
-    assert (err.status, err.code) == (400, "invalid_mode")
-
-
 def test_corrupted_files_raise_only_api_errors(digits):
     rng = np.random.default_rng(0)
     img = drawing(digits[0][0]).convert("RGB")

@@ -8,7 +8,8 @@ import torch
 from safetensors.torch import save as st_save
 
 from model import MLP, MLPConfig, WeightsError, load_weights, save_weights
-from model.weights import _checksum, file_sha256
+from model.files import file_sha256
+from model.weights import _checksum
 
 
 def test_round_trip_rebuilds_the_model_from_the_file_alone(tmp_path):

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from model.weights import atomic_write_bytes
+from model.files import atomic_write_bytes
 
 
 def write_metrics(path: Path, metrics: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from model.weights import atomic_write_bytes
+from model.files import atomic_write_bytes
 from training.errors import UsageError
 
 

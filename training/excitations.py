@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save as st_save
 
+from model.files import atomic_write_bytes
 from model.mlp import MLP
-from model.weights import atomic_write_bytes
 
 TOP_K = 6
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import save as st_save
 
+from model.config import NUM_CLASSES
+from model.files import atomic_write_bytes, file_sha256
 from model.mlp import MLP
 from model.ood import FORMAT, nearest_whitened_distance, subspace_residual, threshold_at
-from model.weights import atomic_write_bytes, file_sha256
 
-CLASSES = 10
+CLASSES = NUM_CLASSES
 BATCH = 4096
 PIXEL_BATCH = 512  # (b, 10, 784) float64 differences: 32 MB
 RIDGE = 1e-3  # × mean variance, added to Σ's diagonal: dead ReLUs would make Σ singular

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.weights import atomic_write_bytes
+from model.files import atomic_write_bytes
 
 _UBYTE = 0x08
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from model.weights import file_sha256
+from model.config import INPUT_SIDE
+from model.files import file_sha256
 from training.errors import UsageError
 from training.idx import write_idx
 
@@ -60,7 +61,7 @@ def read_hub_pickle(path: Path) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
     """The pickle stores pixel/256 as float32; recover the original 0–255 bytes as (n, 28, 28)."""
-    return np.clip(np.rint(x * 256.0), 0, 255).astype(np.uint8).reshape(-1, 28, 28)
+    return np.clip(np.rint(x * 256.0), 0, 255).astype(np.uint8).reshape(-1, INPUT_SIDE, INPUT_SIDE)
 
 
 def write_mnist_idx(raw_dir: Path, splits: tuple[tuple[np.ndarray, np.ndarray], ...]) -> None:

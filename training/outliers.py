@@ -11,7 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-BOX, CENTRE, SIDE = 20.0, 14.0, 28
+from model.config import DIGIT_BOX, DIGIT_CENTRE, INPUT_SIDE
+
+BOX, CENTRE, SIDE = float(DIGIT_BOX), DIGIT_CENTRE, INPUT_SIDE
 EVERY = 4  # outlier steps: one in EVERY
 PER_DIGIT = 0.5  # outliers per digit of the batch on an outlier step
 

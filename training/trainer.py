@@ -13,8 +13,8 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from model.files import CURVES, FEATURE_STATS, METRICS, TOP_IMAGES
 from model.mlp import MLP
-from model.ood import FILE_NAME as FEATURE_STATS
 from model.weights import library_versions, save_weights
 from training import distributed as dist
 from training.artifacts import Scalars, plot_history, write_metrics
@@ -323,12 +323,12 @@ class Run:
         out = self.s.out
         try:
             save_weights(out, self.model, provenance)
-            write_metrics(self.s.beside_weights("metrics.json"), metrics)
-            plot_history(self.s.beside_weights("training_curves.png"), self.history)
+            write_metrics(self.s.beside_weights(METRICS), metrics)
+            plot_history(self.s.beside_weights(CURVES), self.history)
             save_feature_stats(
                 self.s.beside_weights(FEATURE_STATS), self.model, self.train_x, self.train_y, self.val_x, out
             )
-            save_top_images(self.s.beside_weights("top_images.safetensors"), self.model.cpu(), self.test_images)
+            save_top_images(self.s.beside_weights(TOP_IMAGES), self.model.cpu(), self.test_images)
         except OSError as exc:
             raise UsageError(
                 f"cannot write {exc.filename or out}: {exc.strerror}; previous files were left as they were"
