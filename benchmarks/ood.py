@@ -68,7 +68,7 @@ def measure(weights: Path, mnist) -> dict:
     client = app.test_client()
     drawings = not_digit_drawings()
     letters = {c: typeset(c) for c in LETTERS}
-    pred = app.extensions["digits"].predictor.predict(mnist.test_x.numpy().astype(np.float32) / 255)
+    pred = app.extensions["digits"].get().predictor.predict(mnist.test_x.numpy().astype(np.float32) / 255)
     wrong = pred.digits != mnist.test_y.numpy()
     hits_d, hits_l = flagged(client, drawings), flagged(client, letters)
     return {

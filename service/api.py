@@ -1,44 +1,77 @@
-"""The JSON API under /api: predict, describe the model, show one neuron. Views parse, call one thing, return."""
+"""The JSON API under /api: predict, the models served, one model's description, one neuron.
+
+Views parse, call one thing, return. Every route takes ?model=NAME (default: the default model).
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from service.errors import ApiError
-from service.inputs import read_inputs
-from service.metrics import count_predictions
-from service.respond import parse_options
-from service.served import ServedModel
+from service.handler import ModelHandler
+from service.inputs import parse_options, read_inputs
+from service.registry import Registry
+from service.respond import prediction_dicts
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def served() -> ServedModel:
+def registry() -> Registry:
     return current_app.extensions["digits"]
+
+
+def chosen_model() -> ModelHandler:
+    """The model named by ?model=, or the default one; 404 names the models there are."""
+    return registry().get(request.args.get("model"))
 
 
 @bp.post("/predict")
 def predict():
     """Classify one image (or a batch): digit, confidence, probabilities, uncertain; more when asked."""
+    handler = chosen_model()
     options = parse_options(request.args, current_app.config["TOP_LIMIT"])
     inputs = read_inputs(request, current_app.config["BATCH_LIMIT"])
-    answers, pred = served().answer(inputs, options)
-    count_predictions(pred.digits, pred.uncertain)
+    answers = prediction_dicts(*handler.handle(inputs, options), options)
     return jsonify(answers if inputs.batch else answers[0])
+
+
+@bp.get("/models")
+def models():
+    """Every model: name, architecture, accuracy, checksum, state; the default marked."""
+    return {"default": registry().default_name, "models": [model_summary(e) for e in registry().entries]}
 
 
 @bp.get("/model")
 def model():
     """Architecture, training record, weights checksum and library versions."""
-    return served().description
+    return chosen_model().description
 
 
 @bp.get("/layers/<layer>/neurons/<int:index>")
 def neuron(layer: str, index: int):
     """One neuron's weights, bias, outgoing weights and top images; ?format=png: its weights as a 28×28 image."""
+    neurons = chosen_model().neurons
     if _format() == "png":
-        return Response(served().neurons.png(layer, index), mimetype="image/png")
-    return served().neurons.describe(layer, index)
+        return Response(neurons.png(layer, index), mimetype="image/png")
+    return neurons.describe(layer, index)
+
+
+def model_summary(entry) -> dict:
+    """One row of /api/models."""
+    row = {"name": entry.name, "default": entry.default, "state": entry.state, "reason": entry.reason}
+    if entry.handler is None:
+        return row | dict.fromkeys(("version", "architecture", "parameters", "test_accuracy", "sha256", "created_at"))
+    doc = entry.handler.description
+    arch = doc["architecture"]
+    return row | {
+        "version": entry.version,
+        "architecture": {k: arch["config"][k] for k in ("hidden", "activation", "init", "dropout", "batch_norm")}
+        | {"layer_sizes": arch["layer_sizes"]},
+        "parameters": arch["parameters"],
+        "test_accuracy": doc["training"].get("test_accuracy"),
+        "sha256": doc["weights"]["sha256"],
+        "created_at": doc["training"].get("created_at"),
+    }
 
 
 def _format() -> str:

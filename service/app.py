@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, Request, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from service import api, health, metrics, openapi, v2
 from service.errors import ApiError
 from service.json_provider import OrjsonProvider
 from service.pages import bp as pages_bp
-from service.served import ServedModel
+from service.registry import Registry
 from service.settings import from_env
 
 log = logging.getLogger(__name__)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app; raises StartupError (one line naming the file) when the weights are missing or corrupt."""
+    """Build the app; raises StartupError (one line naming the file) when the default weights are missing or corrupt."""
     app = Flask(__name__)
+    app.request_class = InMemoryRequest
     app.config.from_mapping(from_env())
     app.config.from_mapping(config or {})
     app.json = OrjsonProvider(app)  # keys stay in the order written: digit, confidence, probabilities…
-    app.extensions["digits"] = ServedModel(app.config)
+    app.extensions["digits"] = Registry(app.config)
     for bp in (pages_bp, api.bp, v2.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
     metrics.init_app(app)
@@ -34,6 +36,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+class InMemoryRequest(Request):
+    """Uploads stay in memory (MAX_CONTENT_LENGTH bounds them); werkzeug would spool files over 500 KB to disk."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
 
 
 def _drain_unread_body(response):

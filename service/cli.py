@@ -1,4 +1,4 @@
-"""`digits predict IMG…`: the service's preprocessing and model on local files, no server.
+"""`digits predict IMG…`: the service's request path (service.handler) on local files, no server.
 
 Exit status: 0 when every image was classified; 1 when any file could not be read or classified (each one is
 reported on stderr in one line, the others are still answered); 2 for bad usage or unusable weights.
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from model import WeightsError, load_weights
+from model import WeightsError
 from service.errors import ApiError
-from service.inference import Predictor
-from service.preprocess import preprocess
-from service.respond import MODES, Options, prediction_dicts
-from service.served import make_predictor
+from service.handler import ModelHandler
+from service.inputs import Inputs, Options
+from service.preprocess import MODES
+from service.respond import prediction_dicts
 from service.settings import from_env
 
 
@@ -41,15 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = from_env()
         args = build_parser(settings).parse_args(argv)
-        model, info = load_weights(args.weights)
+        handler = ModelHandler.from_weights(args.weights, settings["MODEL_NAME"], settings)
     except (WeightsError, ValueError) as exc:
         print(f"digits: error: {exc}", file=sys.stderr)
         return 2
-    predictor = make_predictor(model, Path(args.weights), info, settings)
     options = Options(activations=args.activations, mode=args.mode)
     failed = 0
     for path in args.images:
-        answer = _classify(predictor, path, options)
+        answer = _classify(handler, path, options)
         if answer is None:
             failed += 1
             continue
@@ -57,17 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def _classify(predictor: Predictor, path: Path, options: Options) -> dict | None:
+def _classify(handler: ModelHandler, path: Path, options: Options) -> dict | None:
     """One image's answer, or None after reporting on stderr why it has none."""
     try:
-        pixels = preprocess(path.read_bytes(), mode=options.mode).pixels
+        inputs = Inputs([path.read_bytes()], None, batch=False)
+        return prediction_dicts(*handler.handle(inputs, options), options)[0]
     except OSError as exc:
         print(f"digits: {path}: cannot read: {exc.strerror}", file=sys.stderr)
-        return None
     except ApiError as exc:
         print(f"digits: {path}: {exc.message}", file=sys.stderr)
-        return None
-    return prediction_dicts(predictor.predict(pixels[None], layers=options.activations), options)[0]
+    return None
 
 
 def _text(path: Path, answer: dict, activations: bool) -> str:

@@ -13,3 +13,7 @@ class ApiError(Exception):
 
     def to_dict(self) -> dict:
         return {"error": {"code": self.code, "message": self.message}}
+
+
+class StartupError(RuntimeError):
+    """The service cannot start (e.g. missing or corrupt default weights); its message is one line naming the cause."""

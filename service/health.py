@@ -16,4 +16,4 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """The model is loaded and can answer predictions (create_app refuses to start without it)."""
-    return {"status": "ready", "model": current_app.extensions["digits"].name}
+    return {"status": "ready", "model": current_app.extensions["digits"].default_name}

@@ -1,4 +1,9 @@
-"""Predictor: a batch of 28×28 pixel arrays in, digits, probabilities and (when asked) every layer out."""
+"""Predictor: a batch of 28×28 pixel arrays in, digits, probabilities and (when asked) every layer out.
+
+One path, one step each: trace the network (every layer's z and a), attribute the winning digit to the most
+active hidden neurons when asked, score the out-of-distribution checks when their statistics exist, then judge
+which answers are too unsure to be trusted.
+"""
 
 from __future__ import annotations
 
@@ -49,39 +54,35 @@ class Predictor:
     def predict(self, pixels: np.ndarray, layers: bool = False, top: int = 0) -> Prediction:
         """Classify pixels (B, 28, 28) or (B, 784), float32 in [0, 1]; add traces or top-k neurons when asked."""
         x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).reshape(len(pixels), -1)  # (B, 784)
-        if top:
-            traces, top_neurons = self._top_neurons(x, top)
-        elif layers or self.ood:
-            with torch.inference_mode():
-                traces, top_neurons = self.model.trace(x), []
-        else:
-            with torch.inference_mode():
-                probs = torch.softmax(self.model(x), dim=1)  # (B, 10)
-            return self._judge(probs.numpy(), [], [])
+        traces = self._trace(x, with_grad=top > 0)
+        top_neurons = _top_neurons(traces, top) if top else []
         checks = self.ood.check(x, traces[-2].a.detach()) if self.ood else []
         shown = [LayerTrace(t.name, t.activation, t.z.detach().numpy(), t.a.detach().numpy()) for t in traces]
-        return self._judge(shown[-1].a, shown if layers else [], top_neurons, checks)
+        return self._judge(shown, layers, top_neurons, checks)
+
+    def _trace(self, x: torch.Tensor, with_grad: bool) -> list[LayerTrace]:
+        """Every layer's z and a; the autograd graph is kept only when attributions need it."""
+        with torch.enable_grad() if with_grad else torch.inference_mode():
+            return self.model.trace(x)
 
     def _judge(
-        self, probs: np.ndarray, layers: list[LayerTrace], top: list[TopNeurons], checks: list[CheckResult] = ()
+        self, traces: list[LayerTrace], layers: bool, top: list[TopNeurons], checks: list[CheckResult]
     ) -> Prediction:
         """Pick the digit and decide whether the answer is too unsure to be trusted, or its input unlike a digit."""
+        probs = traces[-1].a  # (B, 10)
         entropy = -(probs * np.log(np.clip(probs, 1e-12, None))).sum(axis=1) / LN_CLASSES  # (B,)
-        confidence = probs.max(axis=1)
-        uncertain = (confidence < self.uncertain_below) | (entropy > self.entropy_above)
+        uncertain = (probs.max(axis=1) < self.uncertain_below) | (entropy > self.entropy_above)
         for check in checks:
             uncertain |= check.flagged
-        return Prediction(probs.argmax(axis=1), probs, entropy, uncertain, layers, top, list(checks))
+        return Prediction(probs.argmax(axis=1), probs, entropy, uncertain, traces if layers else [], top, checks)
 
-    def _top_neurons(self, x: torch.Tensor, k: int) -> tuple[list[LayerTrace], list[TopNeurons]]:
-        """Gradient × activation: a_i · ∂z_d/∂a_i for the winning digit d (for the last layer, a_i · W_out[d, i])."""
-        with torch.enable_grad():
-            traces = self.model.trace(x)
-            logits = traces[-1].z  # (B, 10)
-            winner = logits.argmax(dim=1, keepdim=True)  # (B, 1)
-            hidden = [t.a for t in traces[:-1]]
-            grads = torch.autograd.grad(logits.gather(1, winner).sum(), hidden)
-        return traces, [_top(t, g, k) for t, g in zip(traces[:-1], grads)]
+
+def _top_neurons(traces: list[LayerTrace], k: int) -> list[TopNeurons]:
+    """Gradient × activation: a_i · ∂z_d/∂a_i for the winning digit d (for the last layer, a_i · W_out[d, i])."""
+    logits = traces[-1].z  # (B, 10)
+    winner = logits.argmax(dim=1, keepdim=True)  # (B, 1)
+    grads = torch.autograd.grad(logits.gather(1, winner).sum(), [t.a for t in traces[:-1]])
+    return [_top(t, g, k) for t, g in zip(traces[:-1], grads)]
 
 
 def _top(trace: LayerTrace, grad: torch.Tensor, k: int) -> TopNeurons:

@@ -1,4 +1,4 @@
-"""What /api/predict accepts: a request → the list of images (encoded bytes or pixel arrays) it carries.
+"""Reading a request: the images it carries (encoded bytes or pixel arrays) and the options it asks for.
 
 Four ways to send images, all ending as ``Image`` items:
 
@@ -8,6 +8,9 @@ Four ways to send images, all ending as ``Image`` items:
 - JSON ``{"pixels": [...]}``: 784 numbers, or 28 rows of 28, or a list of those (a batch). Pixels are
   intensities from 0 (background) to 255 (ink), like MNIST's own files; fractions are allowed. They are the
   network's input as they stand: no centring or scaling, whatever ``mode`` says.
+
+The Open Inference Protocol (service.v2) reads its tensors with the same pixel check (``scaled_pixels``) and
+its ``mode`` parameter with the same ``parse_mode``, so every way in is checked once, the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +26,39 @@ from flask import Request
 
 from model import INPUT_SIDE, INPUT_SIZE
 from service.errors import ApiError
+from service.preprocess import MODES
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the caller asked to see beside the digit (query parameters of /api/predict, flags of the CLI)."""
+
+    activations: bool = False
+    top: int = 0
+    input: bool = False
+    mode: str = "auto"
+
+
+def parse_options(args: Mapping[str, str], top_limit: int) -> Options:
+    """Read ?activations=1&top=k&input=1&mode=raw, refusing values that mean nothing."""
+    top = args.get("top", "0")
+    if not top.isdecimal() or int(top) > top_limit:  # isdigit() would admit '²', which int() refuses
+        raise ApiError(400, "invalid_parameter", f"top must be a whole number from 0 to {top_limit}, not {top!r}")
+    return Options(_flag(args, "activations"), int(top), _flag(args, "input"), parse_mode(args.get("mode", "auto")))
+
+
+def parse_mode(mode) -> str:
+    """The preprocessing mode, or 400 naming the valid ones (the one check of it, for /api and /v2 alike)."""
+    if mode not in MODES:
+        raise ApiError(400, "invalid_parameter", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    return mode
+
+
+def _flag(args: Mapping[str, str], name: str) -> bool:
+    value = args.get(name, "0").lower()
+    if value not in ("0", "1", "true", "false", ""):
+        raise ApiError(400, "invalid_parameter", f"{name} must be 1 or 0 (true or false), not {value!r}")
+    return value in ("1", "true", "")
 
 
 @dataclass
@@ -109,9 +146,9 @@ def _from_pixels(value) -> Inputs:
     if arr.dtype.kind not in "iuf":
         raise ApiError(400, "invalid_pixels", '"pixels" must be numbers: 784, 28 rows of 28, or a list of those')
     if arr.shape in ((INPUT_SIZE,), (INPUT_SIDE, INPUT_SIDE)):
-        return Inputs([], _scaled(arr.reshape(1, INPUT_SIDE, INPUT_SIDE)), batch=False)
+        return Inputs([], scaled_pixels(arr.reshape(1, INPUT_SIDE, INPUT_SIDE), 255, '"pixels"'), batch=False)
     if arr.ndim == 2 and arr.shape[1] == INPUT_SIZE or arr.ndim == 3 and arr.shape[1:] == (INPUT_SIDE, INPUT_SIDE):
-        return Inputs([], _scaled(arr.reshape(-1, INPUT_SIDE, INPUT_SIDE)), batch=True)
+        return Inputs([], scaled_pixels(arr.reshape(-1, INPUT_SIDE, INPUT_SIDE), 255, '"pixels"'), batch=True)
     raise ApiError(
         400,
         "invalid_pixels",
@@ -119,11 +156,11 @@ def _from_pixels(value) -> Inputs:
     )
 
 
-def _scaled(images: np.ndarray) -> np.ndarray:
-    """0–255 intensities → the network's 0–1 inputs, refusing what is not a pixel value."""
-    images = images.astype(np.float64)
+def scaled_pixels(images: np.ndarray, top: float, what: str) -> np.ndarray:
+    """Intensities from 0 (background) to top (ink) → the network's 0–1 inputs, refusing what is not a pixel."""
+    images = np.asarray(images, dtype=np.float64)
     if not np.isfinite(images).all():
-        raise ApiError(400, "invalid_pixels", '"pixels" contains NaN or Infinity')
-    if images.min(initial=0) < 0 or images.max(initial=0) > 255:
-        raise ApiError(400, "invalid_pixels", '"pixels" must lie between 0 (background) and 255 (ink)')
-    return (images / 255.0).astype(np.float32)
+        raise ApiError(400, "invalid_pixels", f"{what} contains NaN or Infinity")
+    if images.min(initial=0) < 0 or images.max(initial=0) > top:
+        raise ApiError(400, "invalid_pixels", f"{what} must lie between 0 (background) and {top:g} (ink)")
+    return (images / top).astype(np.float32)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import orjson
 from flask import Response
 from flask.json.provider import DefaultJSONProvider
 
 OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+DECIMALS = 6  # probabilities, activations and weights: float32 carries ~7 significant digits
+
+
+def rounded(x: np.ndarray) -> list:
+    """Floats as a (nested) list rounded to DECIMALS, so answers carry no digits float32 does not have."""
+    return np.round(np.asarray(x, dtype=np.float64), DECIMALS).tolist()
 
 
 def dumps_bytes(obj: Any) -> bytes:

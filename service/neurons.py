@@ -11,8 +11,8 @@ from safetensors.numpy import load_file
 
 from model import INPUT_SIDE, MLP
 from service.errors import ApiError
+from service.json_provider import rounded
 from service.png import png_data_url, weights_png
-from service.respond import rounded
 
 
 class Neurons:

@@ -1,53 +1,25 @@
-"""Prediction → JSON: what /api/predict and the CLI answer, one dict per image, floats rounded to what matters."""
+"""Prediction → our JSON: what /api/predict and `digits predict --json` answer, one dict per image, rounded.
+
+Only the shape of the answer lives here; reading the request (images, options) is service.inputs, and the
+prediction itself is service.handler.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from service.errors import ApiError
+from service.handler import Batch
 from service.inference import Prediction
-from service.preprocess import MODES
+from service.inputs import Options
+from service.json_provider import rounded
+from service.png import png_data_url
 
-DECIMALS = 6  # probabilities and activations: float32 carries ~7 significant digits
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the caller asked to see beside the digit (query parameters of /api/predict, flags of the CLI)."""
-
-    activations: bool = False
-    top: int = 0
-    input: bool = False
-    mode: str = "auto"
+PIXEL_DECIMALS = 4  # the input pixels shown back: 1/255 ≈ 0.0039
 
 
-def parse_options(args: Mapping[str, str], top_limit: int) -> Options:
-    """Read ?activations=1&top=k&input=1&mode=raw, refusing values that mean nothing."""
-    mode = args.get("mode", "auto")
-    if mode not in MODES:
-        raise ApiError(400, "invalid_parameter", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    top = args.get("top", "0")
-    if not top.isdecimal() or int(top) > top_limit:  # isdigit() would admit '²', which int() refuses
-        raise ApiError(400, "invalid_parameter", f"top must be a whole number from 0 to {top_limit}, not {top!r}")
-    return Options(_flag(args, "activations"), int(top), _flag(args, "input"), mode)
-
-
-def _flag(args: Mapping[str, str], name: str) -> bool:
-    value = args.get(name, "0").lower()
-    if value not in ("0", "1", "true", "false", ""):
-        raise ApiError(400, "invalid_parameter", f"{name} must be 1 or 0 (true or false), not {value!r}")
-    return value in ("1", "true", "")
-
-
-def rounded(x: np.ndarray) -> list:
-    return np.round(x.astype(np.float64), DECIMALS).tolist()
-
-
-def prediction_dicts(pred: Prediction, options: Options, inputs: list[dict] | None = None) -> list[dict[str, Any]]:
+def prediction_dicts(batch: Batch, pred: Prediction, options: Options) -> list[dict[str, Any]]:
     """One answer per image: digit, confidence, probabilities, uncertain, checks; layers, top, input if asked."""
     probs = rounded(pred.probabilities)
     answers = [
@@ -59,11 +31,18 @@ def prediction_dicts(pred: Prediction, options: Options, inputs: list[dict] | No
             answer["layers"] = _layers(pred, i)
         if options.top:
             answer["top"] = _top(pred, i)
-        if options.input and inputs is not None:
-            answer["input"] = inputs[i]
+        if options.input:
+            answer["input"] = _input(batch, i)
         if pred.checks:
             answer["checks"] = _checks(pred, i)
     return answers
+
+
+def _input(batch: Batch, i: int) -> dict[str, Any]:
+    """The 28×28 image the network saw, as a PNG and as numbers, and what preprocessing did."""
+    pixels = batch.pixels[i]  # (28, 28)
+    flat = np.round(pixels.reshape(-1).astype(np.float64), PIXEL_DECIMALS).tolist()  # (784,)
+    return {"png": png_data_url(pixels), "pixels": flat, "report": batch.reports[i]}
 
 
 def _checks(pred: Prediction, i: int) -> dict[str, dict[str, Any]]:

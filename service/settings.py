@@ -70,7 +70,19 @@ SETTINGS = (
         "percentile of the validation images' scores above which an input is unlike them (default: as trained)",
     ),
     Setting("TOP_LIMIT", 64, "DIGITS_TOP_LIMIT", int, "largest k accepted by ?top=k"),
-    Setting("MODEL_NAME", "mnist-mlp", "DIGITS_MODEL_NAME", str, "model name in the Open Inference Protocol (/v2)"),
+    Setting(
+        "MODEL_NAME", "mnist-mlp", "DIGITS_MODEL_NAME", str, "name of the default model (?model=, /v2/models/NAME)"
+    ),
+    Setting(
+        "MODELS_DIR", "artifacts/models", "DIGITS_MODELS", str, "folder of NAME/model.safetensors, each served as NAME"
+    ),
+    Setting(
+        "RELOAD_SECONDS",
+        2.0,
+        "DIGITS_RELOAD_SECONDS",
+        float,
+        "how often each worker looks for new, changed or removed weights files (0: never after start-up)",
+    ),
 )
 
 # Read by service/gunicorn_conf.py, not by the Flask app.

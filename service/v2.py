@@ -1,9 +1,12 @@
-"""Open Inference Protocol (KServe V2) over REST under /v2: health, metadata and infer for the one served model.
+"""Open Inference Protocol (KServe V2) over REST under /v2: health, metadata, infer, and the model repository.
 
-Input: one tensor, FP32 in [0, 1] (the network's input) or UINT8 in 0–255, shaped [N, 784] or [N, 28, 28]; or
-BYTES [N] (or [N, 1]) of encoded images, which go through the same preprocessing as /api/predict (request
-parameter "mode": "auto" or "raw"). Outputs: "probabilities" FP32 [N, 10] and "digit" INT64 [N] by default;
-also "uncertain" BOOL [N] and, for every layer L (hidden1…, output), "L.z" and "L.a" FP32 [N, size].
+Every served model is /v2/models/NAME, its one version the short hash of its weights (/versions/V). Input: one
+tensor, FP32 in [0, 1] (the network's input) or UINT8 in 0–255, shaped [N, 784] or [N, 28, 28]; or BYTES [N] (or
+[N, 1]) of encoded images, which go through the same preprocessing as /api/predict (request parameter "mode":
+"auto" or "raw"). Requests take the same path as /api/predict (service.handler); only the answer's format
+differs. Outputs: "probabilities" FP32 [N, 10] and "digit" INT64 [N] by default; also "uncertain" BOOL [N] and,
+for every layer L (hidden1…, output), "L.z" and "L.a" FP32 [N, size]. POST /v2/repository/index lists the
+models as Triton's model repository extension does.
 """
 
 from __future__ import annotations
@@ -13,30 +16,23 @@ from flask import Blueprint, Response, current_app, request
 
 from model import INPUT_SIDE, INPUT_SIZE, NUM_CLASSES
 from service.errors import ApiError
+from service.handler import ModelHandler
 from service.inference import Prediction
-from service.inputs import check_limit
-from service.metrics import count_predictions
-from service.preprocess import MODES, preprocess
-from service.served import ServedModel
+from service.inputs import Inputs, Options, check_limit, parse_mode, scaled_pixels
 from service.v2_codec import HEADER, InferRequest, Tensor, encode_response, parse_request
 
 bp = Blueprint("v2", __name__, url_prefix="/v2")
 
-SERVER = {"name": "digits-mlp", "version": "0.1.0", "extensions": ["binary_tensor_data"]}
-VERSION = "1"
+SERVER = {"name": "digits-mlp", "version": "0.1.0", "extensions": ["binary_tensor_data", "model_repository"]}
 DEFAULT_OUTPUTS = ("probabilities", "digit")
 
 
-def served(name: str, version: str | None = None) -> ServedModel:
-    """The served model if the name (and version, if given) is ours, else 404."""
-    model = current_app.extensions["digits"]
-    if name != model.name or version not in (None, VERSION):
-        raise ApiError(
-            404,
-            "unknown_model",
-            f"no model {name!r} version {version!r}; this server has {model.name!r} version {VERSION!r}",
-        )
-    return model
+def v2_model(name: str, version: str | None = None) -> ModelHandler:
+    """The model served under this name (and version, if given), else 404."""
+    handler = current_app.extensions["digits"].get(name)
+    if version not in (None, handler.version):
+        raise ApiError(404, "unknown_model", f"model {name!r} has version {handler.version!r}, not {version!r}")
+    return handler
 
 
 @bp.get("")
@@ -57,34 +53,49 @@ def ready():
 @bp.get("/models/<model_name>")
 @bp.get("/models/<model_name>/versions/<model_version>")
 def model_metadata(model_name: str, model_version: str | None = None):
-    return metadata(served(model_name, model_version))
+    return metadata(v2_model(model_name, model_version))
 
 
 @bp.get("/models/<model_name>/ready")
 @bp.get("/models/<model_name>/versions/<model_version>/ready")
 def model_ready(model_name: str, model_version: str | None = None):
-    return {"name": served(model_name, model_version).name, "ready": True}
+    return {"name": v2_model(model_name, model_version).name, "ready": True}
 
 
 @bp.post("/models/<model_name>/infer")
 @bp.post("/models/<model_name>/versions/<model_version>/infer")
 def infer(model_name: str, model_version: str | None = None):
     """Classify a batch of images sent as one tensor; answer the requested outputs, JSON or binary."""
-    model = served(model_name, model_version)
+    handler = v2_model(model_name, model_version)
     _refuse_encoded_body()
     req = parse_request(request.get_data(), request.headers.get(HEADER))
-    pixels = input_pixels(req, current_app.config["BATCH_LIMIT"])
-    names, binary = requested_outputs(req, model)
-    pred = model.predictor.predict(pixels, layers=any("." in n for n in names))
-    count_predictions(pred.digits, pred.uncertain)
-    head = {"model_name": model.name, "model_version": VERSION} | ({"id": req.id} if req.id is not None else {})
+    names, binary = requested_outputs(req, handler)
+    options = Options(activations=any("." in n for n in names), mode=parse_mode(req.parameters.get("mode", "auto")))
+    _, pred = handler.handle(request_inputs(req, current_app.config["BATCH_LIMIT"]), options)
+    head = {"model_name": handler.name, "model_version": handler.version} | (
+        {"id": req.id} if req.id is not None else {}
+    )
     body, header_size = encode_response(head, [output_tensor(pred, n) for n in names], binary)
     if header_size is None:
         return Response(body, mimetype="application/json")
     return Response(body, mimetype="application/octet-stream", headers={HEADER: str(header_size)})
 
 
-def metadata(model: ServedModel) -> dict:
+@bp.post("/repository/index")
+def repository_index():
+    """Every model with its version and state (Triton's repository extension: READY or UNAVAILABLE)."""
+    return [
+        {
+            "name": e.name,
+            "version": e.version or "",
+            "state": "READY" if e.state == "ready" else "UNAVAILABLE",
+            "reason": e.reason or "",
+        }
+        for e in current_app.extensions["digits"].entries
+    ]
+
+
+def metadata(model: ModelHandler) -> dict:
     """Model metadata: name, versions, platform and every tensor the model takes and can return."""
     layers = [
         {"name": f"{t}.{part}", "datatype": "FP32", "shape": [-1, size]}
@@ -93,7 +104,7 @@ def metadata(model: ServedModel) -> dict:
     ]
     return {
         "name": model.name,
-        "versions": [VERSION],
+        "versions": [model.version],
         "platform": "pytorch",
         "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, INPUT_SIZE]}],
         "outputs": [
@@ -111,44 +122,37 @@ def _refuse_encoded_body() -> None:
         raise ApiError(415, "unsupported_media_type", f"Content-Encoding {encoding!r} is not supported; send identity")
 
 
-def input_pixels(req: InferRequest, limit: int) -> np.ndarray:
-    """The one input tensor → pixels (N, 28, 28) float32 in [0, 1]."""
+def request_inputs(req: InferRequest, limit: int) -> Inputs:
+    """The one input tensor → the request's images: encoded files (BYTES) or pixels (N, 28, 28) in [0, 1]."""
     if len(req.inputs) != 1:
         raise ApiError(400, "invalid_inference_request", f"send exactly one input tensor, not {len(req.inputs)}")
     tensor = req.inputs[0]
     check_limit(tensor.shape[0] if tensor.shape else 0, limit)
     if tensor.datatype == "BYTES":
-        return _decode_images(tensor, req.parameters.get("mode", "auto"))
-    return _tensor_pixels(tensor)
+        return Inputs(_encoded_images(tensor), None, batch=True)
+    return Inputs([], _tensor_pixels(tensor), batch=True)
 
 
 def _tensor_pixels(tensor: Tensor) -> np.ndarray:
     shape = tuple(tensor.shape)
-    if (
-        not (len(shape) == 2 and shape[1] == INPUT_SIZE or len(shape) == 3 and shape[1:] == (INPUT_SIDE, INPUT_SIDE))
-        or shape[0] == 0
-    ):
+    square = len(shape) == 3 and shape[1:] == (INPUT_SIDE, INPUT_SIDE)
+    if not (len(shape) == 2 and shape[1] == INPUT_SIZE or square) or shape[0] == 0:
         raise ApiError(
             400,
             "invalid_inference_request",
             f"input shape must be [N, 784] or [N, 28, 28] with N ≥ 1, not {list(shape)}",
         )
     top = 1.0 if tensor.datatype == "FP32" else 255.0
-    data = np.asarray(tensor.data, dtype=np.float32)
-    if not np.isfinite(data).all() or data.min() < 0 or data.max() > top:
-        raise ApiError(400, "invalid_pixels", f"{tensor.datatype} pixels must be finite and between 0 and {top:g}")
-    return (data / top).reshape(-1, INPUT_SIDE, INPUT_SIDE)
+    return scaled_pixels(tensor.data, top, f"{tensor.datatype} input").reshape(-1, INPUT_SIDE, INPUT_SIDE)
 
 
-def _decode_images(tensor: Tensor, mode) -> np.ndarray:
+def _encoded_images(tensor: Tensor) -> list[bytes]:
     if len(tensor.shape) not in (1, 2) or tensor.shape[1:] not in ([], [1]) or tensor.shape[0] == 0:
         raise ApiError(400, "invalid_inference_request", f"BYTES input shape must be [N] or [N, 1], not {tensor.shape}")
-    if mode not in MODES:
-        raise ApiError(400, "invalid_parameter", f"parameter mode must be {' or '.join(MODES)}, not {mode!r}")
-    return np.stack([preprocess(data, mode=mode).pixels for data in tensor.data])
+    return list(tensor.data)
 
 
-def requested_outputs(req: InferRequest, model: ServedModel) -> tuple[list[str], list[bool]]:
+def requested_outputs(req: InferRequest, model: ModelHandler) -> tuple[list[str], list[bool]]:
     """Names of the outputs to return, and whether each goes back as binary data."""
     known = {o["name"] for o in metadata(model)["outputs"]}
     binary_default = bool(req.parameters.get("binary_data_output", False))

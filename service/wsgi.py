@@ -7,7 +7,7 @@ is forked (the gunicorn config preloads the app), so there is never a half-alive
 from __future__ import annotations
 
 from service.app import create_app
-from service.served import StartupError
+from service.errors import StartupError
 
 try:
     app = create_app()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,10 @@ from service import create_app
 from training.data import DEFAULT_DATA_DIR, load_mnist, resolve_root
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Apps built by the tests serve the weights they are given and no others: a models folder left by `make zoo`
+# in the working copy must not change what they answer (tests of the registry set their own folder).
+os.environ["DIGITS_MODELS"] = tempfile.mkdtemp(prefix="digits-no-models-")
 
 
 @pytest.fixture(scope="session")

@@ -88,11 +88,11 @@ def test_answers_carry_checks_and_stale_or_absent_stats_are_ignored(tiny_model, 
     assert set(answer["checks"]) == {"mahalanobis", "pixel_residual"}
     assert answer["uncertain"] or not any(c["flagged"] for c in answer["checks"].values())
     off = create_app({"WEIGHTS_PATH": str(tiny_weights), "TESTING": True, "OOD": False})
-    assert off.extensions["digits"].predictor.ood is None
+    assert off.extensions["digits"].get().predictor.ood is None
     save_weights(tiny_weights, tiny_model, {"test_accuracy": 0.2})  # new weights: the stats are now stale
     with caplog.at_level(logging.WARNING, logger="service.ood"):
         stale = create_app({"WEIGHTS_PATH": str(tiny_weights), "TESTING": True})
-    assert stale.extensions["digits"].predictor.ood is None and "checks" not in post(stale)
+    assert stale.extensions["digits"].get().predictor.ood is None and "checks" not in post(stale)
     assert "made for other weights" in caplog.text
 
 

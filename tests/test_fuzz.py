@@ -24,8 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))  # per operation: 8 take parameters or bodies → ≥ 1,200
-MIN_TOTAL = int(os.environ.get("FUZZ_MIN_TOTAL", "1000"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))  # per operation that takes input: 11 of them → 1,650
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -34,18 +33,17 @@ CHECKS = [
     response_headers_conformance,
 ]
 SPEC = Path(__file__).resolve().parent.parent / "service" / "openapi.yaml"
-CALLS: dict[str, int] = {}
 
 
-def operation_labels() -> list[str]:
-    """'METHOD /path' for every operation in the spec file (read at collection; no app needed)."""
+def operations() -> dict[str, bool]:
+    """'METHOD /path' → whether it takes input (parameters or a body), for every operation in the spec file."""
     paths = yaml.safe_load(SPEC.read_text())["paths"]
-    return [
-        f"{method.upper()} {path}"
+    return {
+        f"{method.upper()} {path}": bool(item.get("parameters") or op.get("parameters") or op.get("requestBody"))
         for path, item in paths.items()
-        for method in item
+        for method, op in item.items()
         if method in ("get", "post", "put", "patch", "delete")
-    ]
+    }
 
 
 @pytest.fixture
@@ -57,8 +55,9 @@ def api_schema(tiny_weights):
     return schemathesis.openapi.from_wsgi("/openapi.json", app)
 
 
-@pytest.mark.parametrize("label", operation_labels())
-def test_api_conforms_to_its_spec(api_schema, label):
+@pytest.mark.parametrize("label, takes_input", operations().items())
+def test_api_conforms_to_its_spec(api_schema, label, takes_input):
+    """No 5xx, every answer as documented; an operation that takes input gets EXAMPLES different requests."""
     operation = api_schema.find_operation_by_label(label)
     assert operation is not None, f"{label} is in openapi.yaml but not in the served /openapi.json"
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
@@ -68,15 +67,9 @@ def test_api_conforms_to_its_spec(api_schema, label):
         max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
     )
     def fuzz(case):
-        CALLS[label] = CALLS.get(label, 0) + 1
+        calls.append(case)
         case.call_and_validate(checks=CHECKS)
 
+    calls = []
     fuzz()
-
-
-def test_enough_requests_were_generated():
-    """Runs after the fuzz tests (file order): the whole API saw at least MIN_TOTAL requests."""
-    if not CALLS:
-        pytest.skip("the fuzz tests did not run in this session")
-    total = sum(CALLS.values())
-    assert total >= MIN_TOTAL, f"only {total} requests: {CALLS}"
+    assert len(calls) >= (EXAMPLES if takes_input else 1)

@@ -33,7 +33,7 @@ def test_mnist_pngs_over_http_match_in_process(trained_app, test_images):
         conn = http.client.HTTPConnection(address, timeout=30)
         answers = [_post_png(conn, data) for data in pngs]
         conn.close()
-    predictor = trained_app.extensions["digits"].predictor
+    predictor = trained_app.extensions["digits"].get().predictor
     local = predictor.predict(np.stack([preprocess(data).pixels for data in pngs]))
     assert [a["digit"] for a in answers] == local.digits.tolist()
     np.testing.assert_allclose([a["probabilities"] for a in answers], local.probabilities, atol=1e-6)
@@ -44,7 +44,7 @@ def test_mnist_pngs_over_http_match_in_process(trained_app, test_images):
 
 
 def test_mnist_test_digits_are_mostly_not_uncertain(trained_app, test_images):
-    pred = trained_app.extensions["digits"].predictor.predict(test_images[0].astype(np.float32) / 255)
+    pred = trained_app.extensions["digits"].get().predictor.predict(test_images[0].astype(np.float32) / 255)
     flagged = pred.uncertain.mean()
     print(f"MNIST test digits flagged uncertain: {flagged:.2%}")
     assert flagged < 0.06

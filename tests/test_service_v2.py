@@ -95,7 +95,7 @@ def test_infer_errors_reach_the_client_as_messages(triton, tiny_weights):
         )
     with pytest.raises(InferenceServerException, match=r"\[N, 784\]"):
         triton.infer(MODEL, [_input(np.zeros((1, 783), np.float32), "FP32", True)])
-    with pytest.raises(InferenceServerException, match="between 0 and 1"):
+    with pytest.raises(InferenceServerException, match=r"between 0 \(background\) and 1 \(ink\)"):
         triton.infer(MODEL, [_input(np.full((1, 784), 2, np.float32), "FP32", False)])
     with pytest.raises(InferenceServerException, match="no model"):
         triton.infer("other-model", [_input(np.zeros((1, 784), np.float32), "FP32", True)])

@@ -406,7 +406,7 @@ def test_a_missing_file_is_refused_by_name(tmp_path):
 def test_the_service_refuses_bad_weights_at_start(tmp_path):
     """create_app must not come up on weights that fail these checks; it says which file and why."""
     from service.app import create_app
-    from service.served import StartupError
+    from service.errors import StartupError
 
     tampered = save_weights(tmp_path / "tampered.safetensors", MLP(MLPConfig(hidden=(16,))), {"test_accuracy": 0.125})
     edit_header(tampered, b'\\"test_accuracy\\": 0.125', b'\\"test_accuracy\\": 0.925')
