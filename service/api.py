@@ -1,6 +1,7 @@
 """The JSON API under /api: predict, the models served, one model's description, one neuron.
 
-Views parse, call one thing, return. Every route takes ?model=NAME (default: the default model).
+Views parse, call one thing, return. Every route takes ?model=NAME (default: the default model); predict and
+neuron also take ?snapshot=K (the network at snapshot K of its training timeline).
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from service.errors import ApiError
 from service.handler import ModelHandler
-from service.inputs import parse_options, read_inputs
+from service.inputs import parse_int, parse_options, read_inputs
 from service.registry import Registry
 from service.respond import prediction_dicts
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+MAX_SNAPSHOT = 100_000  # beyond any timeline; the real range is in the 404
 
 
 def registry() -> Registry:
@@ -21,8 +23,11 @@ def registry() -> Registry:
 
 
 def chosen_model() -> ModelHandler:
-    """The model named by ?model=, or the default one; 404 names the models there are."""
-    return registry().get(request.args.get("model"))
+    """The model named by ?model= (default: the default one), as it was at ?snapshot=K of its training if asked."""
+    handler = registry().get(request.args.get("model"))
+    if "snapshot" in request.args:
+        return handler.at_snapshot(parse_int(request.args, "snapshot", 0, MAX_SNAPSHOT))
+    return handler
 
 
 @bp.post("/predict")

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, Request, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from service import api, health, metrics, openapi, v2
+from service import api, health, lessons, metrics, openapi, v2
 from service.errors import ApiError
 from service.json_provider import OrjsonProvider
 from service.pages import bp as pages_bp
@@ -28,7 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config or {})
     app.json = OrjsonProvider(app)  # keys stay in the order written: digit, confidence, probabilities…
     app.extensions["digits"] = Registry(app.config)
-    for bp in (pages_bp, api.bp, v2.bp, health.bp, openapi.bp):
+    for bp in (pages_bp, api.bp, lessons.bp, v2.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
     metrics.init_app(app)
     app.after_request(_drain_unread_body)

@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 
 from model import MLP, load_weights
-from model.files import TOP_IMAGES, beside
+from model.files import HISTORY, TOP_IMAGES, beside
 from service.inference import Prediction, Predictor
 from service.inputs import Inputs, Options
 from service.metrics import count_predictions
 from service.neurons import Neurons
 from service.ood import load_ood
 from service.preprocess import preprocess
+from service.timeline import Timeline
 from service.weights_info import describe
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,11 @@ class Batch:
 class ModelHandler:
     """One network, loaded once, and the steps every request goes through."""
 
-    def __init__(self, name: str, model: MLP, predictor: Predictor, neurons: Neurons, description: dict) -> None:
+    def __init__(
+        self, name: str, model: MLP, predictor: Predictor, neurons: Neurons, description: dict, timeline: Timeline
+    ) -> None:
         self.name, self.model, self.predictor = name, model, predictor
-        self.neurons, self.description = neurons, description
+        self.neurons, self.description, self.timeline = neurons, description, timeline
 
     @classmethod
     def from_weights(cls, path: str | Path, name: str, config: Mapping[str, Any]) -> ModelHandler:
@@ -53,7 +56,15 @@ class ModelHandler:
         ood = load_ood(path, model, info["sha256"], config["OOD_PERCENTILE"]) if config["OOD"] else None
         predictor = Predictor(model, config["UNCERTAIN_BELOW"], config["UNCERTAIN_ENTROPY_ABOVE"], ood)
         log.info("serving %s as %s (%s, %d parameters)", path, name, model.config.layer_sizes, model.parameter_count())
-        return cls(name, model, predictor, Neurons(model, beside(path, TOP_IMAGES)), describe(model, info, path, name))
+        neurons, timeline = Neurons(model, beside(path, TOP_IMAGES)), Timeline(beside(path, HISTORY), model)
+        return cls(name, model, predictor, neurons, describe(model, info, path, name), timeline)
+
+    def at_snapshot(self, k: int) -> ModelHandler:
+        """This model as it was at snapshot k of its training (no out-of-distribution checks: they describe the
+        final weights); 404 when there is no such snapshot."""
+        net = self.timeline.network(k)
+        predictor = Predictor(net, self.predictor.uncertain_below, self.predictor.entropy_above, None)
+        return ModelHandler(self.name, net, predictor, Neurons(net), self.description, self.timeline)
 
     @property
     def version(self) -> str:

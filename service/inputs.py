@@ -41,10 +41,42 @@ class Options:
 
 def parse_options(args: Mapping[str, str], top_limit: int) -> Options:
     """Read ?activations=1&top=k&input=1&mode=raw, refusing values that mean nothing."""
-    top = args.get("top", "0")
-    if not top.isdecimal() or int(top) > top_limit:  # isdigit() would admit '²', which int() refuses
-        raise ApiError(400, "invalid_parameter", f"top must be a whole number from 0 to {top_limit}, not {top!r}")
-    return Options(_flag(args, "activations"), int(top), _flag(args, "input"), parse_mode(args.get("mode", "auto")))
+    top = parse_int(args, "top", 0, top_limit, default=0)
+    return Options(_flag(args, "activations"), top, _flag(args, "input"), parse_mode(args.get("mode", "auto")))
+
+
+def parse_int(args: Mapping[str, str], name: str, low: int, high: int, default: int | None = None) -> int:
+    """A whole number from low to high (400 otherwise; also when it is missing and there is no default)."""
+    value = args.get(name)
+    if value is None and default is not None:
+        return default
+    if value is None or not value.isdecimal() or not low <= int(value) <= high:  # isdigit() admits '²'
+        raise ApiError(400, "invalid_parameter", f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    return int(value)
+
+
+def parse_float(args: Mapping[str, str], name: str, low: float, high: float, default: float) -> float:
+    """A number with low < value ≤ high (400 otherwise)."""
+    value = args.get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not low < number <= high:  # NaN fails too
+        raise ApiError(
+            400, "invalid_parameter", f"{name} must be a number above {low:g} and at most {high:g}, not {value!r}"
+        )
+    return number
+
+
+def parse_neuron(value: str) -> tuple[str, int]:
+    """?neuron=layer:i → (layer name, neuron index); whether they exist is the model's to say."""
+    layer, _, index = value.partition(":")
+    if not layer or not index.isdecimal():
+        raise ApiError(400, "invalid_parameter", f"neuron must look like hidden1:5 (layer:index), not {value!r}")
+    return layer, int(index)
 
 
 def parse_mode(mode) -> str:
