@@ -8,7 +8,7 @@ TRAIN_FLAGS ?=
 PYTEST_FLAGS ?=
 export DIGITS_WEIGHTS := $(WEIGHTS)
 
-.PHONY: help setup data train train-best serve lint test test-fast browser-deps stress bench clean
+.PHONY: help setup data train train-best zoo serve lint test test-fast browser-deps stress bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -34,6 +34,34 @@ train: $(STAMP) ## train the default model into $(WEIGHTS) (≥ 98.3 % in under 
 
 train-best: $(STAMP) ## train the one-hidden-layer recipe that passes 99 %
 	$(PY) -m training --recipe best --out $(WEIGHTS) $(TRAIN_FLAGS)
+
+# The zoo: networks that differ from `baseline` (784-256-10, relu, he, dropout 0.2, no batch norm) in one choice
+# each, all trained with the same short recipe and seed. A model that exists is not retrained: delete its folder,
+# or `make zoo ZOO_RETRAIN=1` for all of them. docs/zoo.md says what they show.
+ZOO_DIR    ?= artifacts/models
+ZOO_RECIPE ?= --hidden 256 --epochs 3 --seed 0 --no-progress
+ZOO_baseline       :=
+ZOO_act-sigmoid    := --activation sigmoid
+ZOO_act-tanh       := --activation tanh
+ZOO_act-leaky_relu := --activation leaky_relu
+ZOO_act-elu        := --activation elu
+ZOO_act-maxout     := --activation maxout
+ZOO_init-xavier    := --init xavier
+ZOO_init-normal    := --init normal
+ZOO_dropout-0      := --dropout 0
+ZOO_dropout-0.5    := --dropout 0.5
+ZOO_batchnorm      := --batch-norm
+ZOO_depth-2        := --hidden 256,256  # the later --hidden wins
+ZOO_MODELS := baseline act-sigmoid act-tanh act-leaky_relu act-elu act-maxout init-xavier init-normal \
+              dropout-0 dropout-0.5 batchnorm depth-2
+
+$(ZOO_DIR)/%/model.safetensors: $(if $(ZOO_RETRAIN),FORCE) | $(STAMP)
+	$(PY) -m training $(ZOO_RECIPE) $(ZOO_$*) --out $@
+
+zoo: $(ZOO_MODELS:%=$(ZOO_DIR)/%/model.safetensors) ## train the comparison set into $(ZOO_DIR)/NAME/ (~10 min on 2 CPU cores)
+
+.PHONY: FORCE
+FORCE:
 
 serve: $(STAMP) $(WEIGHTS) ## set up, train if no weights exist, serve on $$HOST:$$PORT (default 0.0.0.0:8000) with gunicorn
 	$(VENV)/bin/gunicorn -c service/gunicorn_conf.py service.wsgi:app
