@@ -1,4 +1,5 @@
-// The service's JSON API, with its errors turned into one readable Error type.
+// The service's JSON API, with its errors turned into one readable Error type. Every call names its model
+// (null: the service's default), so every view works for any served network.
 
 export class ServiceError extends Error {
   constructor(message, code, status) {
@@ -34,24 +35,37 @@ async function request(url, options = {}) {
   return body;
 }
 
-/** Send an image (Blob or File) and get the prediction with every layer's activations. */
-export function predict(blob, signal) {
-  const form = new FormData();
-  form.append("image", blob, blob.name || "drawing.png");
-  return request("/api/predict?activations=1&input=1&top=5", { method: "POST", body: form, signal });
+/** A URL with ?model=NAME added when a model is named, after any other query parameters. */
+function withModel(path, model, query = "") {
+  const params = new URLSearchParams(query);
+  if (model) params.set("model", model);
+  const search = params.toString();
+  return search ? `${path}?${search}` : path;
 }
 
-export function getModel() {
-  return request("/api/model");
+/** Send an image (Blob or File) to MODEL and get the prediction with every layer's activations. */
+export function predict(blob, signal, model = null, query = "activations=1&input=1&top=5") {
+  const form = new FormData();
+  form.append("image", blob, blob.name || "drawing.png");
+  return request(withModel("/api/predict", model, query), { method: "POST", body: form, signal });
+}
+
+/** Every served model: {default, models: [{name, state, architecture, test_accuracy, version, …}]}. */
+export function listModels() {
+  return request("/api/models");
+}
+
+export function getModel(model = null) {
+  return request(withModel("/api/model", model));
 }
 
 const neuronCache = new Map();
 
-/** One neuron's weights, bias and top exciting images (cached: they never change while the page lives). */
-export function getNeuron(layer, index) {
-  const key = `${layer}/${index}`;
+/** One neuron's weights, bias and top images (cached per model version: they change only when the file does). */
+export function getNeuron(layer, index, model = null, version = "") {
+  const key = `${model ?? ""}@${version}/${layer}/${index}`;
   if (!neuronCache.has(key)) {
-    const p = request(`/api/layers/${encodeURIComponent(layer)}/neurons/${index}`);
+    const p = request(withModel(`/api/layers/${encodeURIComponent(layer)}/neurons/${index}`, model));
     p.catch(() => neuronCache.delete(key));
     neuronCache.set(key, p);
   }

@@ -1,7 +1,9 @@
-// The page: draw or upload → debounced prediction → answer, bars, neuron grids and the neuron detail.
+// The page: draw or upload → debounced prediction → answer, bars, neuron grids and the neuron detail, for the
+// model picked; or, in the compare tab, the same drawing through every served model.
 
-import { ServiceError, getModel, getNeuron, predict } from "./api.js";
+import { ServiceError, getModel, getNeuron, listModels, predict } from "./api.js";
 import { gradient } from "./colors.js";
+import { Compare } from "./compare.js";
 import { Detail } from "./detail.js";
 import { Network } from "./network.js";
 import { Pad } from "./pad.js";
@@ -9,7 +11,19 @@ import { Pad } from "./pad.js";
 const DEBOUNCE_MS = 150;
 const $ = (id) => document.getElementById(id);
 
-const state = { prediction: null, network: null, detail: new Detail({ activation: "relu" }), inflight: null, timer: 0 };
+const state = {
+  prediction: null,
+  network: null,
+  networkShape: "",
+  detail: new Detail({ activation: "relu" }),
+  inflight: null,
+  timer: 0,
+  blob: null, // the last drawing or upload, sent again when the model or the tab changes
+  model: null, // the picked model's name (null until /api/models answers: the service's default)
+  models: [], // the ready models of /api/models
+  modelsKey: "",
+  compare: null,
+};
 window.digits = state; // for tests and curious students: the last prediction lives here
 
 const pad = new Pad($("pad"), () => schedule());
@@ -28,13 +42,20 @@ function schedule() {
   }, DEBOUNCE_MS);
 }
 
-/** Send one image; a newer request aborts the older one so answers never arrive out of order. */
-async function send(blob) {
+/** Send one image to the picked model (and, with the compare tab open, to every model). */
+function send(blob) {
+  state.blob = blob;
+  if (comparing()) state.compare.run(blob);
+  return ask(blob);
+}
+
+/** Ask the picked model; a newer request aborts the older one so answers never arrive out of order. */
+async function ask(blob) {
   state.inflight?.abort();
   const controller = (state.inflight = new AbortController());
   setPhase("busy");
   try {
-    show(await predict(blob, controller.signal));
+    show(await predict(blob, controller.signal, state.model));
   } catch (err) {
     if (err.name === "AbortError") return;
     showError(err instanceof ServiceError ? err.message : `Something went wrong: ${err.message}`);
@@ -91,10 +112,11 @@ function drawBars(probabilities, winner) {
   });
 }
 
+/** Build the grids for this model's layers (again only when the shape changes, e.g. after picking a model). */
 function ensureNetwork(layers) {
-  if (state.network) return;
   const shape = layers.map(({ name, size, activation, a }) => ({ name, size: size ?? a.length, activation }));
-  if (shape.some((l) => !l.size)) return;
+  if (shape.some((l) => !l.size) || JSON.stringify(shape) === state.networkShape) return;
+  state.networkShape = JSON.stringify(shape);
   state.network = new Network($("layers"), shape, openNeuron, $("readout"));
   const negative = layers.some((l) => l.name !== "output" && ["tanh", "leaky_relu", "elu", "maxout"].includes(l.activation));
   $("legend-bar").style.background = gradient(negative);
@@ -104,7 +126,8 @@ function ensureNetwork(layers) {
 async function openNeuron(layer, index) {
   $("detail-title").textContent = `Loading ${layer} neuron ${index}…`;
   try {
-    state.detail.show(layer, index, await getNeuron(layer, index), state.prediction);
+    const version = state.models.find((m) => m.name === state.model)?.version;
+    state.detail.show(layer, index, await getNeuron(layer, index, state.model, version), state.prediction);
     if (window.matchMedia("(max-width: 1100px)").matches) $("detail").scrollIntoView({ block: "start" });
   } catch (err) {
     showError(err instanceof ServiceError ? err.message : `Could not load that neuron: ${err.message}`);
@@ -129,6 +152,8 @@ function reset() {
   drawBars(Array(10).fill(0), -1);
   state.network?.clear();
   state.detail.update(null);
+  state.blob = null;
+  state.compare.clear();
 }
 
 async function upload(file) {
@@ -190,11 +215,93 @@ function showModel(m) {
   if (arch.layers) ensureNetwork(arch.layers);
 }
 
+function loadModel() {
+  return getModel(state.model).then(showModel).catch((err) => {
+    $("model-line").textContent = "";
+    showError(err instanceof ServiceError ? `The model could not be loaded: ${err.message}` : String(err));
+  });
+}
+
+/** Fill the picker with the ready models of /api/models (the default first and selected); feed the compare view. */
+async function loadModels() {
+  const listing = await listModels();
+  const ready = listing.models.filter((m) => m.state === "ready");
+  if (state.compare.setModels(listing) && comparing() && state.blob) state.compare.run(state.blob);
+  const key = ready.map((m) => `${m.name}@${m.version}`).join(" ");
+  if (key === state.modelsKey) return; // rebuilding the options of an open <select> would close it
+  state.models = ready;
+  state.modelsKey = key;
+  const gone = !ready.some((m) => m.name === state.model); // at start (null), or its file was removed
+  const picker = $("model-picker");
+  picker.replaceChildren(...state.models.map((m) => {
+    const arch = m.architecture;
+    const label = `${m.name}: ${arch.layer_sizes.join("-")} ${arch.activation}${m.default ? " (default)" : ""}`;
+    return new Option(label, m.name, m.default, m.name === (gone ? listing.default : state.model));
+  }));
+  picker.disabled = state.models.length < 2;
+  picker.dataset.ready = "true";
+  if (gone && state.model !== null) pickModel(listing.default);
+  else if (gone) state.model = listing.default;
+}
+
+/** Switch the main view to another model: new grids and detail, and the current drawing sent to it. */
+async function pickModel(name) {
+  state.model = name;
+  $("model-picker").value = name;
+  state.detail.current = null;
+  $("detail-body").hidden = true;
+  $("detail-empty").hidden = false;
+  $("detail-title").textContent = "Pick a neuron";
+  await loadModel();
+  if (state.blob) await send(state.blob);
+}
+
+const comparing = () => !$("compare").hidden;
+
+/** The two tabs: one network inside out, or every network side by side. */
+function showTab(compare) {
+  $("compare").hidden = !compare;
+  $("network-view").hidden = compare;
+  $("tab-compare").setAttribute("aria-selected", String(compare));
+  $("tab-network").setAttribute("aria-selected", String(!compare));
+  $("tab-compare").tabIndex = compare ? 0 : -1;
+  $("tab-network").tabIndex = compare ? -1 : 0;
+  if (!compare) return;
+  loadModels().catch(() => {}); // new files in the models folder show up without a reload of the page
+  if (state.blob) state.compare.run(state.blob);
+}
+
+/** A neuron clicked in a compare card opens in the single-network view, on that card's model. */
+async function openFromCompare(model, layer, index) {
+  showTab(false);
+  if (model !== state.model) await pickModel(model);
+  const cell = document.querySelector(`[data-testid=neuron][data-layer="${layer}"][data-index="${index}"]`);
+  if (!cell) return;
+  state.network.select(cell);
+  cell.scrollIntoView({ block: "center" });
+  await openNeuron(layer, index);
+}
+
+function wireTabs() {
+  $("tab-network").addEventListener("click", () => showTab(false));
+  $("tab-compare").addEventListener("click", () => showTab(true));
+  $("tabs").addEventListener("keydown", (e) => {
+    if (!["ArrowLeft", "ArrowRight"].includes(e.key)) return;
+    const next = comparing() ? $("tab-network") : $("tab-compare");
+    next.click();
+    next.focus();
+  });
+  $("model-picker").addEventListener("change", (e) => pickModel(e.target.value));
+  $("model-picker").addEventListener("focus", () => loadModels().catch(() => {}));
+}
+
+state.compare = new Compare($("compare-groups"), $("compare-status"), openFromCompare);
+$("compare-legend").style.background = gradient(true);
 $("clear").addEventListener("click", reset);
 setPhase("idle");
 buildBars();
 wireUpload();
-getModel().then(showModel).catch((err) => {
-  $("model-line").textContent = "";
-  showError(err instanceof ServiceError ? `The model could not be loaded: ${err.message}` : String(err));
-});
+wireTabs();
+state.compare.clear();
+loadModel();
+loadModels().catch((err) => showError(err instanceof ServiceError ? `The models could not be listed: ${err.message}` : String(err)));

@@ -10,9 +10,10 @@ function columnsFor(name, size) {
 }
 
 export class Network {
-  /** layers: [{name, size, activation}]; onPick(name, index) opens a neuron's detail. */
-  constructor(root, layers, onPick, readout) {
+  /** layers: [{name, size, activation}]; onPick(name, index) opens a neuron's detail; testid names the cells. */
+  constructor(root, layers, onPick, readout, { testid = "neuron" } = {}) {
     this.root = root;
+    this.testid = testid; // the compare view's small grids use their own, so page-wide "neuron" stays unique
     this.readout = readout; // one line that echoes the hovered or focused neuron, for sighted keyboard users
     this.onPick = onPick;
     this.grids = new Map();
@@ -35,11 +36,11 @@ export class Network {
     const cells = Array.from({ length: size }, (_, i) => this.buildNeuron(name, i, label));
     cells[0].tabIndex = 0; // roving tabindex: one stop per layer, arrows move inside it
     grid.append(...cells);
-    grid.addEventListener("click", (e) => this.pick(e.target.closest("[data-testid=neuron]")));
+    grid.addEventListener("click", (e) => this.pick(e.target.closest(".neuron")));
     grid.addEventListener("keydown", (e) => this.key(e, cells, cols));
     for (const type of ["mouseover", "focusin"]) {
       grid.addEventListener(type, (e) => {
-        const cell = e.target.closest("[data-testid=neuron]");
+        const cell = e.target.closest(".neuron");
         if (cell) this.readout.textContent = cell.title;
       });
     }
@@ -53,7 +54,7 @@ export class Network {
     b.type = "button";
     b.className = "neuron";
     b.tabIndex = -1;
-    b.dataset.testid = "neuron";
+    b.dataset.testid = this.testid;
     b.dataset.layer = layer;
     b.dataset.index = i;
     if (layer === "output") b.textContent = i;

@@ -1,4 +1,5 @@
-// Small inline-SVG plots: a layer's activation function with this input's (z, a), and weight bar charts.
+// Small inline-SVG plots: an activation function with this input's (z, a), for one neuron or a whole layer,
+// and weight bar charts.
 
 import { css, diverging } from "./colors.js";
 
@@ -37,13 +38,12 @@ function el(name, attrs, text) {
   return node;
 }
 
-/** Draw f over a range that contains z, with the point (z, a) marked. */
-export function plotActivation(root, f, z, a, label) {
+/** An SVG of f drawn over [−span, span] with its axes; x() and y() place more marks on it. */
+function curveFrame(f, span, moreYs, label) {
   const W = 320, H = 200, P = 28;
-  const span = Math.max(4, Math.abs(z) * 1.4);
   const zs = Array.from({ length: 161 }, (_, i) => -span + (2 * span * i) / 160);
   const ys = zs.map(f);
-  const lo = Math.min(0, ...ys, a), hi = Math.max(1, ...ys, a);
+  const lo = Math.min(0, ...ys, ...moreYs), hi = Math.max(1, ...ys, ...moreYs);
   const x = (v) => P + ((v + span) / (2 * span)) * (W - 2 * P);
   const y = (v) => H - P - ((v - lo) / (hi - lo || 1)) * (H - 2 * P);
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, class: "plot" });
@@ -53,11 +53,33 @@ export function plotActivation(root, f, z, a, label) {
     el("text", { x: W - P, y: y(0) - 6, "text-anchor": "end", class: "axis-label" }, "z"),
     el("text", { x: x(0) + 6, y: P / 2 + 10, class: "axis-label" }, "a"),
     el("polyline", { points: zs.map((v, i) => `${x(v).toFixed(1)},${y(ys[i]).toFixed(1)}`).join(" "), class: "curve" }),
-    el("line", { x1: x(z), x2: x(z), y1: y(0), y2: y(a), class: "guide" }),
-    el("circle", { cx: x(z), cy: y(a), r: 7, class: "point", "data-testid": "activation-point" }),
     el("text", { x: P, y: H - 6, class: "tick" }, (-span).toFixed(1)),
     el("text", { x: W - P, y: H - 6, "text-anchor": "end", class: "tick" }, span.toFixed(1)),
   );
+  return { svg, x, y };
+}
+
+/** Draw f over a range that contains z, with the point (z, a) marked. */
+export function plotActivation(root, f, z, a, label) {
+  const { svg, x, y } = curveFrame(f, Math.max(4, Math.abs(z) * 1.4), [a], label);
+  svg.append(
+    el("line", { x1: x(z), x2: x(z), y1: y(0), y2: y(a), class: "guide" }),
+    el("circle", { cx: x(z), cy: y(a), r: 7, class: "point", "data-testid": "activation-point" }),
+  );
+  root.replaceChildren(svg);
+}
+
+/** Draw f with every neuron of one input on it: series = [{z: [...], a: [...]}], one colour per hidden layer. */
+export function plotActivationPoints(root, f, series, label) {
+  const zs = series.flatMap((s) => s.z);
+  const span = Math.max(4, Math.max(...zs.map(Math.abs)) * 1.05);
+  const { svg, x, y } = curveFrame(f, span, series.flatMap((s) => s.a), label);
+  series.forEach((s, k) => {
+    const dots = el("g", { class: `dots dots-${k}` });
+    s.z.forEach((z, i) => dots.append(el("circle", { cx: x(z).toFixed(1), cy: y(s.a[i]).toFixed(1), r: 3 })));
+    svg.append(dots);
+  });
+  svg.dataset.points = zs.length;
   root.replaceChildren(svg);
 }
 

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from browser_kit import CHROMIUM, Watch, launch, serve
+
+from model import MLP, MLPConfig, save_weights
+
+# The served models of the compare tests: random weights (the page needs numbers, not accuracy), each differing
+# from the default (784-32-10 relu) in one choice, so each lands in its own group.
+ZOO = {
+    "act-sigmoid": MLPConfig(hidden=(32,), activation="sigmoid"),
+    "depth-2": MLPConfig(hidden=(32, 24)),
+    "batchnorm": MLPConfig(hidden=(32,), batch_norm=True),
+}
 
 
 @pytest.fixture(scope="session")
@@ -12,6 +23,33 @@ def base_url(trained_weights):
     from service import create_app
 
     with serve(create_app({"WEIGHTS_PATH": str(trained_weights), "TESTING": True})) as url:
+        yield url
+
+
+def random_weights(path, config: MLPConfig, seed: int):
+    """A network with random weights, saved as a weights file."""
+    torch.manual_seed(seed)
+    return save_weights(path, MLP(config).eval(), {"test_accuracy": 0.1, "epochs": 0})
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory):
+    """A models folder holding ZOO, as `make zoo` leaves artifacts/models/ (NAME/model.safetensors)."""
+    root = tmp_path_factory.mktemp("models")
+    for seed, (name, config) in enumerate(ZOO.items(), start=1):
+        (root / name).mkdir()
+        random_weights(root / name / "model.safetensors", config, seed)
+    return root
+
+
+@pytest.fixture(scope="session")
+def zoo_url(tmp_path_factory, models_dir):
+    """The app serving a random 784-32-10 relu default and the models of ZOO beside it."""
+    from service import create_app
+
+    default = random_weights(tmp_path_factory.mktemp("default") / "model.safetensors", MLPConfig(hidden=(32,)), 0)
+    config = {"WEIGHTS_PATH": str(default), "MODELS_DIR": str(models_dir), "TESTING": True}
+    with serve(create_app(config)) as url:
         yield url
 
 
@@ -39,6 +77,19 @@ def page(browser, base_url, watch):
     page = context.new_page()
     watch.attach(page)
     page.goto(base_url + "/")
+    page.wait_for_selector("[data-testid=neuron][data-layer=hidden1]")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def zoo_page(browser, zoo_url, watch):
+    """A fresh page on the app serving several models, once its model picker lists them."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    watch.attach(page)
+    page.goto(zoo_url + "/")
+    page.wait_for_selector("[data-testid=model-picker][data-ready=true]")
     page.wait_for_selector("[data-testid=neuron][data-layer=hidden1]")
     yield page
     context.close()
