@@ -17,7 +17,7 @@ from safetensors import SafetensorError, safe_open
 
 from model import INPUT_SIZE, MLP, NUM_CLASSES
 from model.files import FEATURE_STATS, beside
-from model.ood import FORMAT, nearest_whitened_distance, subspace_residual, threshold_at
+from model.ood import FORMAT, Subspaces, nearest_whitened_distance, threshold_at
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class OodChecks:
     def __init__(self, stats: dict[str, torch.Tensor], percentile: float | None = None) -> None:
         self.whiten = torch.linalg.cholesky(stats["precision"].double()).float()  # (n, n): P = L Lᵀ
         self.centres = stats["means"] @ self.whiten  # (10, n), class means in whitened space
-        self.pixel_means, self.pixel_bases = stats["pixel_means"], stats["pixel_components"]  # (10, 784), (10, 784, k)
+        self.subspaces = Subspaces(stats["pixel_means"], stats["pixel_components"])  # (10, 784), (10, 784, k)
         self.threshold = _threshold(stats, "", percentile)
         self.pixel_threshold = _threshold(stats, "pixel_", percentile)
 
@@ -60,7 +60,7 @@ class OodChecks:
     def check(self, x: torch.Tensor, hidden: torch.Tensor) -> list[CheckResult]:
         """Score pixels x (B, 784) and last-hidden activations (B, n): min over classes for both checks."""
         distance = nearest_whitened_distance(hidden.float(), self.whiten, self.centres)  # (B,)
-        residual = subspace_residual(x, self.pixel_means, self.pixel_bases)  # (B,)
+        residual = self.subspaces.residual(x)  # (B,)
         return [
             CheckResult("mahalanobis", distance.numpy(), self.threshold),
             CheckResult("pixel_residual", residual.numpy(), self.pixel_threshold),

@@ -117,3 +117,19 @@ def test_trained_checks_flag_non_digits_and_pass_mnist(trained_weights, mnist):
     # with a flat distribution, and the checks alone catch fewer of them (17 % of the drawings with the test
     # fixture; over 20 % before it trained with outlier exposure).
     assert rate["non-digits"] >= 0.15 and rate["non-digits"] > 20 * rate["mnist"]
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-9), (torch.float32, 2e-3)])
+def test_the_one_product_residual_equals_the_definition(dtype, tol):
+    """min_c ‖d‖² − ‖V_cᵀd‖², d = x − μ_c, computed the slow way from its definition, against Subspaces.residual."""
+    from model.ood import Subspaces
+
+    g = torch.Generator().manual_seed(0)
+    means = torch.rand(10, 784, generator=g, dtype=torch.float64) * 0.3
+    bases = torch.linalg.qr(torch.randn(10, 784, 30, generator=g, dtype=torch.float64)).Q  # orthonormal columns
+    x = torch.rand(64, 784, generator=g, dtype=torch.float64)
+    d = x[:, None, :] - means  # (64, 10, 784)
+    kept = torch.einsum("bcp,cpk->bck", d, bases)
+    expected = (d.pow(2).sum(-1) - kept.pow(2).sum(-1)).min(dim=1).values
+    got = Subspaces(means.to(dtype), bases.to(dtype)).residual(x.to(dtype)).double()
+    torch.testing.assert_close(got, expected, rtol=0, atol=tol * expected.abs().max().item())
