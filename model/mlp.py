@@ -47,13 +47,13 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the logits (B, 10) for pixels x of shape (B, 784), (B, 28, 28) or (B, 1, 28, 28)."""
-        return self.run(x, trace=False)[0]
+        return self._forward(x, keep_traces=False)[0]
 
     def trace(self, x: torch.Tensor) -> list[LayerTrace]:
         """Return every layer's z and a for pixels x; the output layer's a is the softmax."""
-        return self.run(x, trace=True)[1]
+        return self._forward(x, keep_traces=True)[1]
 
-    def run(self, x: torch.Tensor, trace: bool) -> tuple[torch.Tensor, list[LayerTrace]]:
+    def _forward(self, x: torch.Tensor, keep_traces: bool) -> tuple[torch.Tensor, list[LayerTrace]]:
         """The one forward path: logits, plus every layer's trace when asked for."""
         traces: list[LayerTrace] = []
         a = x.reshape(x.shape[0], -1)  # (B, 784)
@@ -61,11 +61,11 @@ class MLP(nn.Module):
             z = layer(a)  # (B, n·k)
             pieces = self._pieces(norm(z))  # (B, n) or, for maxout, (B, n, k)
             a = self.f(pieces)  # (B, n)
-            if trace:
+            if keep_traces:
                 traces.append(LayerTrace(self.layer_names[i], self.config.activation, self._shown_z(z, pieces), a))
             a = self.dropout(a)
         logits = self.output(a)  # (B, 10)
-        if trace:
+        if keep_traces:
             traces.append(LayerTrace("output", "softmax", logits, torch.softmax(logits, dim=1)))
         return logits, traces
 
