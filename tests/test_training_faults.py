@@ -71,7 +71,9 @@ class Trainer:
         entry = ["-c", SLOW_FSYNC] if slow_fsync else ["-m", "training"]
         cmd = [sys.executable, *entry, *SMALL_RUN, "--data-dir", str(data_root), "--out", str(out), *extra]
         with self.log.open("wb") as err:
-            self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=preexec_fn)
+            self.proc = subprocess.Popen(
+                cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=with_default_sigint(preexec_fn)
+            )
 
     @property
     def stderr(self) -> str:
@@ -93,6 +95,18 @@ class Trainer:
         with contextlib.suppress(ProcessLookupError):
             self.proc.send_signal(sig)
         return self.proc.wait(timeout=RUN_TIMEOUT)
+
+
+def with_default_sigint(preexec_fn=None):
+    """The child starts with SIGINT's default action even when this suite runs with it ignored (`trap "" INT`, a
+    background job): an ignored SIGINT is inherited, and a trainer started that way rightly stays deaf to Ctrl-C."""
+
+    def preexec() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if preexec_fn is not None:
+            preexec_fn()
+
+    return preexec
 
 
 def temp_files(folder: Path, name: str) -> list[Path]:
@@ -231,15 +245,39 @@ def test_ctrl_c_mid_epoch_saves_a_checkpoint_and_resume_matches(tmp_path, data_r
     assert_same_weights(out, reference)
 
 
-def test_ctrl_c_waits_for_the_step_to_finish_and_a_second_one_does_not():
-    with StepBoundaryInterrupt() as interrupt:
-        os.kill(os.getpid(), signal.SIGINT)
-        assert interrupt.requested
-        with pytest.raises(KeyboardInterrupt):
-            interrupt.check()
-        with pytest.raises(KeyboardInterrupt):
+@contextlib.contextmanager
+def sigint_handler(handler):
+    """Run the block with this SIGINT handler, whatever the suite was started with; put the old one back after."""
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def custom_handler(signum, frame) -> None:
+    raise AssertionError("the interrupt's own handler should have been the one called")
+
+
+@pytest.mark.parametrize("before", [signal.default_int_handler, custom_handler], ids=["python's", "custom"])
+def test_ctrl_c_waits_for_the_step_to_finish_and_a_second_one_does_not(before):
+    with sigint_handler(before):
+        with StepBoundaryInterrupt() as interrupt:
             os.kill(os.getpid(), signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            assert interrupt.requested  # the first one only asks: the step boundary acts on it
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is before  # restored to whatever it was
+
+
+def test_a_run_started_with_sigint_ignored_stays_uninterruptible():
+    with sigint_handler(signal.SIG_IGN):
+        with StepBoundaryInterrupt() as interrupt:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+            assert not interrupt.requested
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 # --- read-only folder, full disk -------------------------------------------------------------------------------

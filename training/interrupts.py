@@ -7,7 +7,11 @@ import threading
 
 
 class StepBoundaryInterrupt:
-    """While active, a first SIGINT sets a flag that check() turns into KeyboardInterrupt; a second one acts at once."""
+    """While active, a first SIGINT sets a flag that check() turns into KeyboardInterrupt; a second one acts at once.
+
+    A run that starts with SIGINT ignored (nohup, a job started in the background, a CI runner) stays deaf to it: the
+    handler is installed only over a handler that would have acted, and on exit whatever was there is put back.
+    """
 
     def __init__(self, repeat_stops_at_once: bool = True) -> None:
         # Under torchrun each worker gets Ctrl-C twice (from the terminal and forwarded by torchrun): there a repeat
@@ -16,13 +20,17 @@ class StepBoundaryInterrupt:
         self.requested, self._previous, self._installed = False, None, False
 
     def __enter__(self) -> StepBoundaryInterrupt:
-        if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread only
-            self._previous, self._installed = signal.signal(signal.SIGINT, self._handle), True
+        if threading.current_thread() is not threading.main_thread():  # signal handlers live in the main thread only
+            return self
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            return self
+        self._previous, self._installed = signal.signal(signal.SIGINT, self._handle), True
         return self
 
     def __exit__(self, *exc_info) -> None:
         if self._installed:
-            signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.default_int_handler)
+            # None: a handler set outside Python, which cannot be put back; Python's own is the closest
+            signal.signal(signal.SIGINT, signal.default_int_handler if self._previous is None else self._previous)
             self._installed = False
 
     def _handle(self, signum, frame) -> None:
@@ -31,6 +39,6 @@ class StepBoundaryInterrupt:
         self.requested = True
 
     def check(self) -> None:
-        """Raise KeyboardInterrupt if Ctrl-C was pressed (training.trainer.Run.stop_point calls it after each step)."""
+        """Raise KeyboardInterrupt if Ctrl-C was pressed."""
         if self.requested:
             raise KeyboardInterrupt
