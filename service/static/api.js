@@ -50,6 +50,13 @@ export function predict(blob, signal, model = null, query = "activations=1&input
   return request(withModel("/api/predict", model, query), { method: "POST", body: form, signal });
 }
 
+/** Send the 28×28 pixels an earlier answer returned (input.pixels) to MODEL: no second decoding or preprocessing. */
+export function predictPixels(pixels, signal, model = null, query = "activations=1") {
+  const body = JSON.stringify({ pixels });
+  const headers = { "Content-Type": "application/json" };
+  return request(withModel("/api/predict", model, query), { method: "POST", body, headers, signal });
+}
+
 /** Every served model: {default, models: [{name, state, architecture, test_accuracy, version, …}]}. */
 export function listModels() {
   return request("/api/models");

@@ -18,7 +18,7 @@ const state = {
   detail: new Detail({ activation: "relu" }),
   inflight: null,
   timer: 0,
-  blob: null, // the last drawing or upload, sent again when the model or the tab changes
+  blob: null, // the last drawing or upload, sent again when another model is picked
   model: null, // the picked model's name (null until /api/models answers: the service's default)
   models: [], // the ready models of /api/models
   modelsKey: "",
@@ -42,15 +42,10 @@ function schedule() {
   }, DEBOUNCE_MS);
 }
 
-/** Send one image to the picked model (and, with the compare tab open, to every model). */
-function send(blob) {
+/** Send one image to the picked model; a newer request aborts the older one so answers never arrive out of order.
+ *  With the compare tab open, the 28×28 pixels of its answer then go to every model (compareAll). */
+async function send(blob) {
   state.blob = blob;
-  if (comparing()) state.compare.run(blob);
-  return ask(blob);
-}
-
-/** Ask the picked model; a newer request aborts the older one so answers never arrive out of order. */
-async function ask(blob) {
   state.inflight?.abort();
   const controller = (state.inflight = new AbortController());
   setPhase("busy");
@@ -58,6 +53,7 @@ async function ask(blob) {
     show(await predict(blob, controller.signal, state.model));
   } catch (err) {
     if (err.name === "AbortError") return;
+    state.compare.clear();
     showError(err instanceof ServiceError ? err.message : `Something went wrong: ${err.message}`);
   } finally {
     if (state.inflight === controller) {
@@ -81,6 +77,7 @@ function show(p) {
     $("seen-empty").hidden = true;
   }
   drawBars(p.probabilities, p.digit);
+  compareAll();
   if (p.layers) {
     ensureNetwork(p.layers);
     state.network.update(p.layers);
@@ -226,7 +223,7 @@ function loadModel() {
 async function loadModels() {
   const listing = await listModels();
   const ready = listing.models.filter((m) => m.state === "ready");
-  if (state.compare.setModels(listing) && comparing() && state.blob) state.compare.run(state.blob);
+  if (state.compare.setModels(listing)) compareAll();
   const key = ready.map((m) => `${m.name}@${m.version}`).join(" ");
   if (key === state.modelsKey) return; // rebuilding the options of an open <select> would close it
   state.models = ready;
@@ -258,6 +255,12 @@ async function pickModel(name) {
 
 const comparing = () => !$("compare").hidden;
 
+/** With the compare tab open, run what the picked model saw through every model. */
+function compareAll() {
+  const pixels = state.prediction?.input?.pixels;
+  if (comparing() && pixels) state.compare.run(pixels);
+}
+
 /** The two tabs: one network inside out, or every network side by side. */
 function showTab(compare) {
   $("compare").hidden = !compare;
@@ -268,7 +271,7 @@ function showTab(compare) {
   $("tab-network").tabIndex = compare ? -1 : 0;
   if (!compare) return;
   loadModels().catch(() => {}); // new files in the models folder show up without a reload of the page
-  if (state.blob) state.compare.run(state.blob);
+  compareAll();
 }
 
 /** A neuron clicked in a compare card opens in the single-network view, on that card's model. */
