@@ -12,7 +12,7 @@ import urllib.request
 
 import numpy as np
 import pytest
-from browser_kit import draw_seven, prediction
+from browser_kit import draw_seven, prediction, serve
 
 pytestmark = pytest.mark.browser
 
@@ -121,4 +121,35 @@ def test_a_neuron_clicked_in_a_compare_card_opens_in_its_own_network(zoo_page, w
     x = np.array(state["layers"][0]["a"])  # hidden2's input: hidden1's activations
     z = float(zoo_page.locator("[data-testid=neuron-z]").get_attribute("data-value"))
     assert z == pytest.approx(float(np.array(neuron["weights"]) @ x + neuron["bias"]), rel=1e-3, abs=1e-4)
+    watch.assert_clean()
+
+
+def test_a_model_trained_while_the_page_is_open_joins_the_comparison(browser, watch, tmp_path):
+    from conftest import random_weights
+
+    from model import MLPConfig
+    from service import create_app
+
+    default = random_weights(tmp_path / "default.safetensors", MLPConfig(hidden=(32,)), 0)
+    (tmp_path / "models" / "act-tanh").mkdir(parents=True)
+    config = {"WEIGHTS_PATH": str(default), "MODELS_DIR": str(tmp_path / "models"), "RELOAD_SECONDS": 0.1}
+    with serve(create_app(config | {"TESTING": True})) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        watch.attach(page)
+        page.goto(url + "/")
+        draw_seven(page)
+        prediction(page)
+        open_compare(page)
+        assert page.locator("[data-testid=compare-model]").count() == 1
+        random_weights(
+            tmp_path / "models" / "act-tanh" / "model.safetensors", MLPConfig(hidden=(32,), activation="tanh"), 1
+        )
+        page.wait_for_timeout(200)  # past the reload interval: the next request rescans the folder
+        page.locator("[data-testid=network-open]").click()
+        page.locator("[data-testid=compare-open]").click()  # the tab lists the models again
+        card = page.locator("[data-testid=compare-model][data-model='act-tanh']")
+        card.and_(page.locator("[data-state=done]")).wait_for()
+        assert page.locator("[data-group=activation] [data-testid=compare-model]").count() == 1
+        assert page.locator("[data-testid=model-picker] option").count() == 2
+        page.close()
     watch.assert_clean()
