@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import DOCS, machine, report, table  # noqa: E402
-from model import MLP, load_weights  # noqa: E402
+from model import MLP, MLPConfig, load_weights  # noqa: E402
 from training.data import load_mnist, resolve_root, to_inputs  # noqa: E402
 from training.settings import TrainSettings  # noqa: E402
 from training.trainer import run  # noqa: E402
@@ -54,9 +54,7 @@ def inactive_share(model: MLP, x: torch.Tensor) -> tuple[str, float]:
 
 def train_one(activation: str, args, root: Path, out_dir: Path) -> dict:
     settings = TrainSettings(
-        hidden=(args.hidden,),
-        activation=activation,
-        init=INIT.get(activation, "he"),
+        model=MLPConfig(hidden=(args.hidden,), activation=activation, init=INIT.get(activation, "he")),
         epochs=args.epochs,
         seed=args.seed,
         data_dir=root,

@@ -32,7 +32,7 @@ from benchmarks.common import machine, report, table  # noqa: E402
 from model import MLP  # noqa: E402
 from training.data import load_mnist, resolve_root, to_inputs  # noqa: E402
 from training.device import native_bf16  # noqa: E402
-from training.loop import EpochProgress, autocast, train_epoch  # noqa: E402
+from training.loop import EpochProgress, Learner, autocast, train_epoch  # noqa: E402
 from training.optim import make_optimizer  # noqa: E402
 from training.settings import TrainSettings  # noqa: E402
 
@@ -41,10 +41,10 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the PyTorch example's Normalize consta
 
 def fresh_model(seed: int) -> tuple[MLP, torch.optim.Optimizer]:
     """The default recipe's network and optimiser, identically initialised for each pipeline."""
-    d = TrainSettings()
+    defaults = TrainSettings()
     torch.manual_seed(seed)
-    model = MLP(d.model_config())
-    return model, make_optimizer(d.optimizer, model, lr=d.lr, weight_decay=d.weight_decay)
+    model = MLP(defaults.model)
+    return model, make_optimizer(defaults.optimizer, model, lr=defaults.lr, weight_decay=defaults.weight_decay)
 
 
 def step(model: MLP, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor, amp: bool) -> None:
@@ -71,7 +71,7 @@ def ours(mnist, batch_size: int, seed: int, train: bool, amp: bool) -> dict[str,
 
     def epoch() -> int:
         if train:
-            train_epoch(model, x, y, order, opt, None, batch_size, EpochProgress(), amp=amp)
+            train_epoch(Learner(model, opt, None, amp=amp), x, y, order.split(batch_size), EpochProgress())
         else:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]

@@ -25,19 +25,28 @@ def _check_choice(what: str, value: str, valid: tuple[str, ...]) -> None:
         raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(valid)}")
 
 
+def option(default: Any, help: str, **cli: Any) -> Any:
+    """A settings field with its help text and any argparse extras (choices, metavar, const, group): one
+    declaration that training/cli.py turns into a flag, so an option is added in one place."""
+    return field(default=default, metadata={"help": help, **cli})
+
+
 @dataclass(frozen=True)
 class MLPConfig:
-    """Architecture of a 784 → hidden… → 10 multilayer perceptron."""
+    """Architecture of a 784 → hidden… → 10 multilayer perceptron; each field is also a `python -m training` flag.
 
-    hidden: tuple[int, ...] = (800,)
-    activation: str = "relu"
-    leaky_alpha: float = 0.01  # slope of leaky_relu below zero
-    elu_alpha: float = 1.0  # elu saturates at -alpha
-    maxout_pieces: int = 2  # k linear pieces per maxout neuron
-    init: str = "he"
-    init_std: float = 0.01  # σ of the "normal" initialisation
-    dropout: float = 0.0
-    batch_norm: bool = False
+    The defaults are the default recipe's network (784-800-10 ReLU, He initialisation, dropout 0.2).
+    """
+
+    hidden: tuple[int, ...] = option((800,), "hidden layer sizes, e.g. 800 or 512,256")
+    activation: str = option("relu", "f(z) of every hidden neuron", choices=ACTIVATION_NAMES)
+    init: str = option("he", "how the weights start (biases start at 0)", choices=INIT_NAMES)
+    init_std: float = option(0.01, "σ of the normal initialisation (--init normal)")
+    leaky_alpha: float = option(0.01, "slope of leaky_relu below 0")
+    elu_alpha: float = option(1.0, "elu saturates at -alpha")
+    maxout_pieces: int = option(2, "linear pieces per maxout neuron")
+    dropout: float = option(0.2, "share of hidden activations zeroed at random while training")
+    batch_norm: bool = option(False, "batch normalisation between z and f")
     input_size: int = field(default=INPUT_SIZE, init=False)
     num_classes: int = field(default=NUM_CLASSES, init=False)
 

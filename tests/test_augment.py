@@ -7,8 +7,7 @@ import torch
 
 from training.augment import AUGMENTS, augment_batch, elastic, random_affine
 from training.errors import UsageError
-from training.settings import TrainSettings
-from training.trainer import check_settings
+from training.settings import TrainSettings, check_settings
 
 
 def _bars(n: int = 64) -> torch.Tensor:

@@ -8,6 +8,7 @@ import torch
 
 from training import trainer
 from training.cli import main, parse_settings
+from training.data import load_splits
 from training.device import native_bf16, pick_device, use_amp
 from training.errors import UsageError
 from training.settings import TrainSettings
@@ -76,23 +77,19 @@ def test_each_torchrun_rank_gets_its_own_gpu(fake_gpu, monkeypatch):
     assert trainer.Run(TrainSettings(device="auto")).device == torch.device("cuda", 1)
 
 
-def test_every_data_tensor_lands_on_the_chosen_device(no_gpu, mnist_root, monkeypatch):
+def test_every_data_tensor_lands_on_the_chosen_device(mnist_root):
     """The meta device stands in for a GPU: any tensor left on the CPU would show up here."""
-    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
-        monkeypatch.delenv(name, raising=False)
-    run = trainer.Run(TrainSettings(data_dir=mnist_root, subset=2000, val_size=500))
-    run.device = torch.device("meta")
-    run.load_data()
+    data = load_splits(mnist_root, False, subset=2000, val_size=500, device=torch.device("meta"))
     tensors = {
-        "train_x": run.train_x,
-        "train_y": run.train_y,
-        "val_x": run.val_x,
-        "val_y": run.val_y,
-        "test_x": run.test_x,
-        "test_y": run.test_y,
+        "train_x": data.train_x,
+        "train_y": data.train_y,
+        "val_x": data.val_x,
+        "val_y": data.val_y,
+        "test_x": data.test_x,
+        "test_y": data.test_y,
     }
     assert {name: t.device.type for name, t in tensors.items()} == dict.fromkeys(tensors, "meta")
-    assert run.train_x.shape == (1500, 784) and run.train_x.dtype == torch.float32
+    assert data.train_x.shape == (1500, 784) and data.train_x.dtype == torch.float32
 
 
 # --- precision: --amp auto/on/off -----------------------------------------------------------------------------------

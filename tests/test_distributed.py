@@ -13,9 +13,11 @@ import pytest
 import torch
 
 from model import load_weights
-from training import trainer
+from model.files import HISTORY
+from model.history import read_history
 from training.checkpoint import load_checkpoint
 from training.data import to_inputs
+from training.distributed import AGREE_EVERY
 
 REPO = Path(__file__).resolve().parent.parent
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
@@ -35,7 +37,7 @@ end_epoch, finish, stop_point = trainer.Run.end_epoch, trainer.Run.finish, train
 
 
 def ctrl_c_on_rank1(self, progress, at_epoch_end=False):
-    if self.d.rank == 1 and self.start_epoch == 0 and progress.step == ctrl_c_step:
+    if self.job.rank == 1 and self.state.epoch == 0 and progress.step == ctrl_c_step:
         self.interrupt.requested = True  # what the SIGINT handler does
     stop_point(self, progress, at_epoch_end)
 
@@ -48,16 +50,17 @@ def weights_sha256(model):
 
 
 def end_epoch_then_stop(self, epoch, *args):
-    end_epoch(self, epoch, *args)
+    row = end_epoch(self, epoch, *args)
     if epoch + 1 == stop_after:
         raise KeyboardInterrupt
+    return row
 
 
 def finish_and_record(self, seconds):
-    trained = weights_sha256(self.model)
+    trained = weights_sha256(self.learner.model)
     metrics = finish(self, seconds)
-    record = {"trained": trained, "final": weights_sha256(self.model), "world_size": self.d.world_size}
-    with open(os.path.join(hash_dir, f"rank{self.d.rank}.json"), "w") as fh:
+    record = {"trained": trained, "final": weights_sha256(self.learner.model), "world_size": self.job.world_size}
+    with open(os.path.join(hash_dir, f"rank{self.job.rank}.json"), "w") as fh:
         json.dump(record, fh)
     return metrics
 
@@ -120,12 +123,22 @@ def state_sha256(state: dict[str, torch.Tensor]) -> str:
 
 
 def assert_resume_gives(full_out: Path, out: Path, mnist_root: Path) -> None:
-    """Resume out's checkpoint under torchrun and check it ends with the uninterrupted run's weights, bit for bit."""
+    """Resume out's checkpoint under torchrun and check it ends with the uninterrupted run's weights, bit for bit,
+    and the same timeline."""
     torchrun(["-m", "training", *train_args(mnist_root, out), "--resume", str(out.with_suffix(".ckpt"))])
     resumed, _ = load_weights(out)
     full, _ = load_weights(full_out)
     for name, tensor in full.state_dict().items():
         assert torch.equal(resumed.state_dict()[name], tensor), name
+    assert_same_history(out.parent / HISTORY, full_out.parent / HISTORY)
+
+
+def assert_same_history(a: Path, b: Path) -> None:
+    """The same snapshots (figures and weights); the bytes may differ, as safetensors orders its metadata freely."""
+    (figures_a, states_a), (figures_b, states_b) = read_history(a), read_history(b)
+    assert figures_a == figures_b
+    for k in range(len(states_a)):
+        assert all(torch.equal(t, states_b[k][name]) for name, t in states_a[k].items()), f"snapshot {k}"
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +160,8 @@ def test_two_ranks_train_a_working_model(full_run, mnist):
     assert metrics["world_size"] == 2
     assert metrics["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
     assert info["provenance"]["epochs"] == 2
+    snapshots, _ = read_history(out.parent / HISTORY)  # rank 0's, counting both ranks' images
+    assert (snapshots[-1]["step"], snapshots[-1]["seen_images"]) == (2 * 40, 2 * 5000)  # 2,500 images a rank, batch 64
 
 
 def test_both_ranks_end_with_identical_weights(full_run):
@@ -173,5 +188,5 @@ def test_ctrl_c_on_one_rank_stops_both_at_the_same_step_and_resumes_exactly(full
     out = tmp_path / "out" / "model.safetensors"
     assert run_ranks(tmp_path, "ctrl-c", train_args(mnist_root, out), ctrl_c_step=5) == []  # both exit 130, no hang
     ckpt = load_checkpoint(out.with_suffix(".ckpt"))
-    assert (ckpt["epoch"], ckpt["step"]) == (0, trainer.AGREE_EVERY)  # mid-epoch, at the first agreement after step 5
+    assert (ckpt["epoch"], ckpt["step"]) == (0, AGREE_EVERY)  # mid-epoch, at the first agreement after step 5
     assert_resume_gives(full_out, out, mnist_root)

@@ -8,14 +8,18 @@ import torch.nn.functional as F
 
 from model import MLP, MLPConfig
 from training.cli import main
+from training.loop import Learner, train_step
 from training.outliers import (
+    EVERY,
+    PER_DIGIT,
     fit_box,
     make_outliers,
+    outlier_loss,
     rotated,
     side_by_side,
     strokes,
-    training_loss,
     uniform_cross_entropy,
+    with_outliers,
 )
 
 
@@ -93,12 +97,25 @@ def test_a_run_with_outliers_trains(tmp_path, mnist_root):
     assert metrics["test_accuracy"] > 0.7 and metrics["settings"]["outlier_weight"] == 0.5
 
 
+def test_outliers_join_the_batch_on_every_fourth_step_only():
+    x, y = _digits(32)
+    assert with_outliers(x, y, 0.5, step=1) is x and with_outliers(x, y, 0.0, step=0) is x
+    batch = with_outliers(x, y, 0.5, step=EVERY)
+    assert batch.shape == (32 + int(32 * PER_DIGIT), 784) and torch.equal(batch[:32], x)  # the digits come first
+
+
+def test_the_added_term_is_the_weighted_uniform_cross_entropy_and_zero_without_outliers():
+    logits = torch.randn(5, 10)
+    assert torch.allclose(outlier_loss(logits, 0.5), 0.5 * uniform_cross_entropy(logits))
+    assert outlier_loss(logits, 0.5) > 0.5 * 2.3  # cross-entropy to uniform is at least ln 10 ≈ 2.303
+    assert outlier_loss(logits[:0], 0.5) == 0.0
+
+
 def test_the_reported_loss_is_the_digits_cross_entropy():
     torch.manual_seed(0)
-    model = MLP(MLPConfig(hidden=(16,)))
+    model = MLP(MLPConfig(hidden=(16,), dropout=0.0))  # no dropout: the reference forward below must see the same net
     x, y = torch.rand(32, 784), torch.randint(0, 10, (32,))
-    loss, digits = training_loss(model, x, y, 0.5, step=0)  # step 0 adds outliers
-    assert torch.allclose(digits, F.cross_entropy(model(x), y), atol=1e-6)
-    assert loss > digits + 0.5 * 2.3  # the outliers' uniform cross-entropy is at least ln 10 ≈ 2.303
-    loss, digits = training_loss(model, x, y, 0.0, step=0)
-    assert loss is digits
+    expected = F.cross_entropy(model(x), y)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)  # a step that changes nothing
+    loss = train_step(Learner(model, opt, None, outlier_weight=0.5), x, y, step=0)  # step 0 adds outliers
+    assert torch.allclose(loss, expected, atol=1e-6)

@@ -1,17 +1,24 @@
 """The training CLI on real MNIST: accuracy, artefacts, determinism, resume, and clear errors."""
 
+import io
 import json
 import subprocess
 import sys
+from dataclasses import fields
+from operator import attrgetter
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from model import load_weights
-from model.config import ACTIVATION_NAMES, INIT_NAMES
+from model.config import ACTIVATION_NAMES, INIT_NAMES, MLPConfig
+from model.files import HISTORY
+from model.history import read_history
 from training import trainer
-from training.cli import main, parse_settings
+from training.cli import build_parser, main, parse_settings
+from training.settings import TrainSettings
 
 QUICK = ["--subset", "2500", "--val-size", "500", "--epochs", "1", "--no-progress", "--batch-size", "64"]
 
@@ -104,27 +111,38 @@ def test_same_seed_same_weights(tmp_path, mnist_root):
     assert not torch.equal(ta["hidden.0.weight"], tc["hidden.0.weight"])
 
 
-def test_resume_after_interrupt_mid_epoch_ends_with_the_same_weights(tmp_path, mnist_root, monkeypatch):
+def test_resume_after_interrupt_mid_epoch_ends_with_the_same_weights_and_timeline(tmp_path, mnist_root, monkeypatch):
     flags = [*QUICK, "--epochs", "3", "--hidden", "32", "--dropout", "0.2", "--augment", "affine"]
-    _, straight = train(tmp_path, mnist_root, *flags, name="straight.safetensors")
+    _, straight = train(tmp_path, mnist_root, *flags, name="straight/model.safetensors")
 
     real_train_epoch, calls = trainer.train_epoch, []
 
-    def interrupted(*args, **kwargs):
+    def interrupted(learner, x, y, batches, progress, after_step):
         calls.append(1)
         if len(calls) == 2:  # second epoch: stop after 10 batches, as Ctrl-C would
-            kwargs["on_step"] = lambda p: (_ for _ in ()).throw(KeyboardInterrupt) if p.step == 10 else None
-        return real_train_epoch(*args, **kwargs)
+
+            def after_step_then_ctrl_c(progress, *args):
+                after_step(progress, *args)
+                if progress.step == 10:
+                    raise KeyboardInterrupt
+
+            return real_train_epoch(learner, x, y, batches, progress, after_step_then_ctrl_c)
+        return real_train_epoch(learner, x, y, batches, progress, after_step)
 
     monkeypatch.setattr(trainer, "train_epoch", interrupted)
-    code, resumed = train(tmp_path, mnist_root, *flags, name="resumed.safetensors")
+    code, resumed = train(tmp_path, mnist_root, *flags, name="resumed/model.safetensors")
     assert code == 130 and not resumed.exists()
     ckpt = resumed.with_suffix(".ckpt")
     monkeypatch.setattr(trainer, "train_epoch", real_train_epoch)
-    code, resumed = train(tmp_path, mnist_root, *flags, "--resume", str(ckpt), name="resumed.safetensors")
+    code, resumed = train(tmp_path, mnist_root, *flags, "--resume", str(ckpt), name="resumed/model.safetensors")
     assert code == 0
     ts, tr = tensors(straight), tensors(resumed)
     assert all(torch.equal(ts[k], tr[k]) for k in ts)
+    figures, states = read_history(straight.parent / HISTORY)
+    resumed_figures, resumed_states = read_history(resumed.parent / HISTORY)
+    assert figures == resumed_figures  # safetensors orders metadata freely, so the bytes may differ
+    for k in range(len(states)):
+        assert all(torch.equal(t, resumed_states[k][name]) for name, t in states[k].items()), f"snapshot {k}"
 
 
 def test_interrupt_message_is_one_clear_line(tmp_path, mnist_root, monkeypatch, capsys):
@@ -136,6 +154,29 @@ def test_interrupt_message_is_one_clear_line(tmp_path, mnist_root, monkeypatch, 
     assert code == 130
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("digits-train: interrupted. Checkpoint saved to") and "--resume" in err
+
+
+class Terminal(io.StringIO):
+    """stderr as a terminal would be."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stderr", [io.StringIO, Terminal], ids=["log", "terminal"])
+def test_a_log_gets_one_line_per_epoch_and_a_terminal_gets_progress_bars(tmp_path, mnist_root, monkeypatch, stderr):
+    monkeypatch.setattr(sys, "stderr", stderr())
+    code, _ = train(tmp_path, mnist_root, *[f for f in QUICK if f != "--no-progress"], "--epochs", "2")
+    log = sys.stderr.getvalue()
+    assert code == 0
+    if stderr is Terminal:
+        assert log.count("\r") > 2 and "batch/s" in log  # tqdm redraws its bar in place
+    else:
+        assert "\r" not in log and "batch/s" not in log
+        assert [line.split("train loss")[0].strip() for line in log.splitlines() if line.startswith("epoch")] == [
+            "epoch   1/2",
+            "epoch   2/2",
+        ]
 
 
 def test_dry_run_saves_nothing(tmp_path, mnist_root):
@@ -154,6 +195,7 @@ def test_dry_run_saves_nothing(tmp_path, mnist_root):
         (["--epochs", "0"], "--epochs 0"),
         (["--dropout", "1.5"], "dropout must be in [0, 1)"),
         (["--resume", "/no/such.ckpt"], "no such checkpoint"),
+        (["--snapshots", "1"], "--snapshots 1: out of range"),
     ],
 )
 def test_bad_flags_end_with_one_line_and_exit_2(flags, needle, tmp_path):
@@ -180,7 +222,42 @@ def test_unreadable_checkpoint_is_a_clear_error(tmp_path, mnist_root, capsys):
 def test_recipe_sets_defaults_that_flags_override():
     assert parse_settings(["--recipe", "best"]).augment != "none"
     assert parse_settings(["--recipe", "best", "--augment", "none"]).augment == "none"
-    assert parse_settings([]).hidden == (800,)
+    assert parse_settings([]).model.hidden == (800,)
+
+
+@pytest.mark.parametrize(
+    "flags, name, value",
+    [
+        (["--augment"], "augment", "elastic"),  # bare
+        (["--amp"], "amp", "on"),  # bare
+        (["--no-progress"], "progress", False),
+        (["--dry-run"], "dry_run", True),
+        (["--download"], "download", True),
+        (["--batch-norm"], "model.batch_norm", True),
+        (["--hidden", "512,256"], "model.hidden", (512, 256)),
+        (["--data-dir", "/x"], "data_dir", Path("/x")),
+        (["--subset", "7000", "--threads", "3"], "subset", 7000),
+        (["--snapshots", "0"], "snapshots", 0),
+        (["--recipe", "best"], "model.hidden", (1024,)),
+        (["--recipe", "best", "--hidden", "64"], "model.hidden", (64,)),
+    ],
+)
+def test_flags_set_the_fields_they_are_derived_from(flags, name, value):
+    settings = parse_settings(flags)
+    assert attrgetter(name)(settings) == value
+
+
+def test_every_field_is_a_flag_with_its_default_and_help():
+    assert parse_settings([]) == TrainSettings()  # the defaults are the dataclasses' own
+    parser = build_parser()
+    flags = {option for action in parser._actions for option in action.option_strings}
+    for cls in (MLPConfig, TrainSettings):
+        for f in fields(cls):
+            if f.init and f.name != "model":
+                assert f"--{f.name.replace('_', '-')}" in flags, f.name
+    shown = [a for a in parser._actions if a.dest != "help"]
+    assert all(a.help for a in shown)
+    assert " ".join(parser.format_help().split()).count("(default: ") == len(shown)
 
 
 def test_resume_with_other_schedule_settings_is_refused(tmp_path, mnist_root, capsys):

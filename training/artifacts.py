@@ -1,4 +1,5 @@
-"""What a run leaves beside its weights: metrics.json, a training-curve plot, TensorBoard scalars."""
+"""What a run leaves beside its weights: the weights themselves, metrics.json, a training-curve plot, the
+out-of-distribution statistics, each hidden neuron's top test images, the timeline; and TensorBoard scalars."""
 
 from __future__ import annotations
 
@@ -6,7 +7,49 @@ import json
 from pathlib import Path
 from typing import Any
 
-from model.files import atomic_write_bytes
+from model.files import CURVES, FEATURE_STATS, HISTORY, METRICS, TOP_IMAGES, atomic_write_bytes
+from model.mlp import MLP
+from model.weights import save_weights
+from training.data import Splits
+from training.errors import OutputError
+from training.excitations import save_top_images
+from training.feature_stats import save_feature_stats
+from training.settings import TrainSettings
+from training.timeline import Timeline
+
+PROVENANCE = ("test_accuracy", "val_accuracy", "epochs", "seed", "dataset_fingerprint", "train_seconds", "device")
+
+
+def write_outputs(
+    settings: TrainSettings, model: MLP, metrics: dict[str, Any], data: Splits, timeline: Timeline
+) -> None:
+    """Write the weights (with the metrics' PROVENANCE keys) and every file beside them; a file that cannot be written
+    is an OutputError, the earlier ones replaced whole and the rest left as they were."""
+    out = settings.out
+    try:
+        save_weights(out, model, {k: metrics[k] for k in PROVENANCE})
+        write_metrics(settings.beside_weights(METRICS), metrics)
+        plot_history(settings.beside_weights(CURVES), metrics["history"])
+        save_feature_stats(settings.beside_weights(FEATURE_STATS), model, data.train_x, data.train_y, data.val_x, out)
+        timeline.write(settings.beside_weights(HISTORY), model.config)
+        save_top_images(settings.beside_weights(TOP_IMAGES), model.cpu(), data.test_images)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {exc.filename or out}: {exc.strerror}; previous files were left as they were"
+        ) from None
+
+
+def summarise(history: list[dict[str, float]]) -> dict[str, Any]:
+    """The best epoch by validation accuracy, the number of epochs, and the training throughput."""
+    seconds = sum(h["seconds"] for h in history) or float("nan")
+    samples = sum(h["samples_per_second"] * h["seconds"] for h in history)
+    best = max(history, key=lambda h: h["val_accuracy"], default={"epoch": 0, "val_accuracy": float("nan")})
+    return {
+        "val_accuracy": best["val_accuracy"],
+        "best_epoch": best["epoch"],
+        "epochs": len(history),
+        "samples_per_second": samples / seconds,
+    }
 
 
 def write_metrics(path: Path, metrics: dict[str, Any]) -> None:

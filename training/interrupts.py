@@ -7,7 +7,8 @@ import threading
 
 
 class StepBoundaryInterrupt:
-    """While active, a first SIGINT sets a flag that check() turns into KeyboardInterrupt; a second one acts at once.
+    """While active, a first SIGINT sets `requested`, which the trainer acts on after the step (Run.stop_point); a
+    second one raises KeyboardInterrupt at once.
 
     A run that starts with SIGINT ignored (nohup, a job started in the background, a CI runner) stays deaf to it: the
     handler is installed only over a handler that would have acted, and on exit whatever was there is put back.
@@ -37,8 +38,3 @@ class StepBoundaryInterrupt:
         if self.requested and self.repeat_stops_at_once:
             raise KeyboardInterrupt
         self.requested = True
-
-    def check(self) -> None:
-        """Raise KeyboardInterrupt if Ctrl-C was pressed."""
-        if self.requested:
-            raise KeyboardInterrupt

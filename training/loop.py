@@ -1,19 +1,40 @@
-"""The hot loop: whole-dataset tensors on the device, batches sliced by index, no per-sample Python."""
+"""The hot loop, read top to bottom: for each batch, forward, the loss, backward, an optimiser step.
+
+Whole-dataset tensors live on the device and batches are sliced out by index: no per-sample Python.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
+from torch.nn.parallel import DistributedDataParallel
 
 from model.config import NUM_CLASSES
 from training.augment import augment_batch
-from training.outliers import training_loss
+from training.outliers import outlier_loss, with_outliers
+
+
+@dataclass
+class Learner:
+    """What an optimiser step needs: the network (DDP-wrapped under torchrun), its optimiser and learning-rate
+    schedule, and how batches are fed to it."""
+
+    net: nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler | None
+    augment: str = "none"
+    amp: bool = False  # bf16 autocast
+    outlier_weight: float = 0.0  # outlier exposure (training/outliers.py); 0 turns it off
+
+    @property
+    def model(self) -> nn.Module:
+        """The network itself, without the DDP wrapper: what is evaluated, checkpointed and saved."""
+        return self.net.module if isinstance(self.net, DistributedDataParallel) else self.net
 
 
 @dataclass
@@ -23,7 +44,16 @@ class EpochProgress:
     step: int = 0
     loss_sum: float | torch.Tensor = 0.0  # a device tensor while training, to avoid a sync per step
     samples: int = 0
-    extra: dict = field(default_factory=dict)
+
+    def add(self, loss: torch.Tensor, n: int) -> None:
+        """Count one finished step of n samples whose mean loss was loss."""
+        self.step += 1
+        self.loss_sum += loss * n
+        self.samples += n
+
+    @property
+    def mean_loss(self) -> float:
+        return float(self.loss_sum) / max(self.samples, 1)
 
 
 def epoch_order(n: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> torch.Tensor:
@@ -34,54 +64,54 @@ def epoch_order(n: int, seed: int, epoch: int, rank: int = 0, world_size: int = 
     return order[rank:usable:world_size]
 
 
+def steps_per_epoch(n: int, batch_size: int, world_size: int = 1) -> int:
+    """Optimiser steps in one epoch of n samples shared among world_size ranks (the last batch may be short)."""
+    return -(-(n // world_size) // batch_size)
+
+
 def autocast(device: torch.device, enabled: bool):
     """Mixed precision (bf16) when asked for; a no-op context otherwise."""
     return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()
 
 
+AfterStep = Callable[[EpochProgress, torch.Tensor, int], None]  # (progress, the batch's loss, its size)
+
+
 def train_epoch(
-    model: nn.Module,
+    learner: Learner,
     x: torch.Tensor,
     y: torch.Tensor,
-    order: torch.Tensor,
-    opt: torch.optim.Optimizer,
-    sched,
-    batch_size: int,
+    batches: Sequence[torch.Tensor],
     progress: EpochProgress,
-    augment: str = "none",
-    amp: bool = False,
-    bar: tqdm | None = None,
-    on_step: Callable[[EpochProgress], None] | None = None,
-    outlier_weight: float = 0.0,
+    after_step: AfterStep | None = None,
 ) -> float:
-    """Train one epoch from progress.step on; return the mean cross-entropy on the training digits."""
-    model.train()
-    starts = range(progress.step * batch_size, len(order), batch_size)
-    for start in starts:
-        idx = order[start : start + batch_size].to(x.device, non_blocking=True)
-        xb, yb = x[idx], y[idx]  # (B, 784), (B,)
-        xb = augment_batch(xb, augment)
-        with autocast(x.device, amp):
-            loss, digit_loss = training_loss(model, xb, yb, outlier_weight, progress.step)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
-        _advance(progress, digit_loss.detach().float(), len(idx), bar)  # stays on the device: no sync per step
-        if on_step is not None:
-            on_step(progress)
-    return float(progress.loss_sum) / max(progress.samples, 1)
+    """Train on batches[progress.step:] (index tensors into x, y); return the epoch's mean cross-entropy."""
+    learner.net.train()
+    for idx in batches[progress.step :]:
+        idx = idx.to(x.device, non_blocking=True)
+        loss = train_step(learner, x[idx], y[idx], progress.step)  # (B, 784), (B,)
+        progress.add(loss, len(idx))  # stays on the device: no sync per step
+        if after_step is not None:
+            after_step(progress, loss, len(idx))
+    return progress.mean_loss
 
 
-def _advance(progress: EpochProgress, loss: torch.Tensor, n: int, bar: tqdm | None) -> None:
-    progress.step += 1
-    progress.loss_sum += loss * n
-    progress.samples += n
-    if bar is not None:
-        bar.update(1)
-        if progress.step % 25 == 0:
-            bar.set_postfix(loss=f"{float(progress.loss_sum) / progress.samples:.4f}", refresh=False)
+def train_step(learner: Learner, x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
+    """One optimiser step on the digits x (B, 784) with labels y (B,); return their cross-entropy (detached).
+
+    The loss is the digits' cross-entropy, plus outlier exposure's term on the steps that add outliers.
+    """
+    x = augment_batch(x, learner.augment)
+    with autocast(x.device, learner.amp):
+        logits = learner.net(with_outliers(x, y, learner.outlier_weight, step))  # (B [+ outliers], 10)
+        loss = F.cross_entropy(logits[: len(x)], y)
+        total = loss + outlier_loss(logits[len(x) :], learner.outlier_weight)
+    learner.opt.zero_grad(set_to_none=True)
+    total.backward()
+    learner.opt.step()
+    if learner.sched is not None:
+        learner.sched.step()
+    return loss.detach().float()
 
 
 @torch.inference_mode()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from model.config import DIGIT_BOX, DIGIT_CENTRE, INPUT_SIDE
 
@@ -134,19 +133,20 @@ def uniform_cross_entropy(logits: torch.Tensor) -> torch.Tensor:
     return -F.log_softmax(logits.float(), 1).mean(1).mean()
 
 
-def training_loss(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, weight: float, step: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(loss to minimise, cross-entropy on the digits alone: the figure to report).
+def with_outliers(x: torch.Tensor, y: torch.Tensor, weight: float, step: int) -> torch.Tensor:
+    """The batch to run forward: the digits x (B, 784), then on every EVERY-th step B × PER_DIGIT outliers made from
+    them (with weight 0 or on other steps, x itself). One forward for both is cheaper than two.
 
-    The loss is the digits' cross-entropy; every EVERY-th step, plus weight × uniform cross-entropy on outliers made
-    from them. Making outliers costs mostly fixed per-call overhead, so one large set every few steps is far cheaper
-    than a small set every step; it depends only on the step number, so resuming mid-epoch replays it exactly.
+    Making outliers costs mostly fixed per-call overhead, so one large set every few steps is far cheaper than a small
+    set every step; it depends only on the step number, so resuming mid-epoch replays it exactly.
     """
     if not weight or step % EVERY:
-        loss = F.cross_entropy(model(x), y)
-        return loss, loss
+        return x
     outliers = make_outliers(x, y, max(int(len(x) * PER_DIGIT), 3))
-    logits = model(torch.cat([x, outliers.to(x.dtype)]))  # one forward for digits and outliers
-    digits = F.cross_entropy(logits[: len(x)], y)
-    return digits + weight * uniform_cross_entropy(logits[len(x) :]), digits
+    return torch.cat([x, outliers.to(x.dtype)])
+
+
+def outlier_loss(logits: torch.Tensor, weight: float) -> torch.Tensor | float:
+    """The term outlier exposure adds to the loss: weight × cross-entropy to uniform of the outliers' logits
+    (the rows after the digits); 0 on a step without outliers."""
+    return weight * uniform_cross_entropy(logits) if len(logits) else 0.0

@@ -1,250 +1,160 @@
-"""One training run from settings to saved weights: data, model, epochs, checkpoints, final report."""
+"""One training run from settings to saved weights: run() and Run.fit() below show all of it on one screen (build the
+data, build the model, for each epoch train / evaluate / checkpoint, write the outputs); the steps live in
+loop.py (the optimiser step), checkpoint.py (resume), distributed.py (torchrun), timeline.py and artifacts.py."""
 
 from __future__ import annotations
 
 import copy
 import sys
 import time
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from model.files import CURVES, FEATURE_STATS, METRICS, TOP_IMAGES
+from model.files import CURVES, FEATURE_STATS, HISTORY, METRICS, TOP_IMAGES
+from model.history import snapshot_steps
 from model.mlp import MLP
-from model.weights import library_versions, save_weights
+from model.weights import library_versions
 from training import distributed as dist
-from training.artifacts import Scalars, plot_history, write_metrics
-from training.augment import AUGMENTS
-from training.checkpoint import load_checkpoint, save_checkpoint
-from training.data import load_mnist, resolve_root, split_validation, to_inputs
-from training.device import pick_device, use_amp
-from training.errors import UsageError
-from training.excitations import save_top_images
-from training.feature_stats import save_feature_stats
+from training.artifacts import Scalars, summarise, write_outputs
+from training.checkpoint import RunState, checkpoint_of, resume, save_checkpoint
+from training.data import load_splits
+from training.device import pick_rank_device, use_amp
 from training.interrupts import StepBoundaryInterrupt
-from training.loop import EpochProgress, confusion_matrix, epoch_order, evaluate, train_epoch
+from training.loop import EpochProgress, Learner, confusion_matrix, epoch_order, evaluate, steps_per_epoch, train_epoch
 from training.optim import make_optimizer, make_scheduler
-from training.settings import TrainSettings
+from training.settings import TrainSettings, check_settings
+from training.timeline import Timeline
+
+BAR_POSTFIX_EVERY = 25  # steps between loss read-outs on the progress bar (each one waits for the device)
 
 
-def _log(message: str, d: dist.Dist) -> None:
-    if d.is_main:
-        tqdm.write(message, file=sys.stderr)
-
-
-AGREE_EVERY = 8  # steps between the ranks' agreements on whether to stop (one tiny all-reduce each)
-
-
-def check_settings(s: TrainSettings) -> None:
-    """Refuse impossible settings with a message that names the flag."""
-    for flag, value, ok in (
-        ("--epochs", s.epochs, s.epochs >= 1),
-        ("--batch-size", s.batch_size, s.batch_size >= 1),
-        ("--lr", s.lr, s.lr > 0),
-        ("--subset", s.subset, s.subset is None or s.subset > s.val_size),
-    ):
-        if not ok:
-            hint = f" (must exceed --val-size {s.val_size})" if flag == "--subset" else ""
-            raise UsageError(f"{flag} {value}: out of range{hint}")
-    if s.augment not in AUGMENTS:
-        raise UsageError(f"--augment {s.augment!r}: choose one of {', '.join(AUGMENTS)}")
-    if s.resume is not None and not s.resume.is_file():
-        raise UsageError(f"--resume {s.resume}: no such checkpoint")
+def run(settings: TrainSettings) -> dict[str, Any]:
+    """Train per the settings and return the metrics."""
+    training = Run(settings)  # device, precision, seed, process group
     try:
-        s.model_config()
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        training.load_data()
+        training.build_model()  # fresh, or as the checkpoint to resume left it
+        seconds = training.fit()
+        return training.finish(seconds)  # best weights, test accuracy, the files beside the weights
+    finally:
+        training.scalars.close()
+        dist.shutdown()
 
 
 class Run:
-    """State of one training run, shared by its small steps."""
+    """One training run: where it runs, its data and network, and where it stands."""
 
-    def __init__(self, s: TrainSettings) -> None:
-        check_settings(s)
-        self.s, self.d = s, dist.from_env()
-        self.device = pick_device(s.device)
-        if self.device.type == "cuda" and self.d.enabled:
-            self.device = torch.device("cuda", self.d.local_rank)
-            torch.cuda.set_device(self.device)
-        self.amp = use_amp(s.amp, self.device)
-        if s.threads:
-            torch.set_num_threads(s.threads)
-        torch.manual_seed(s.seed)
+    def __init__(self, settings: TrainSettings) -> None:
+        check_settings(settings)
+        self.settings, self.job = settings, dist.from_env()
+        self.device = pick_rank_device(settings.device, self.job.local_rank if self.job.distributed else None)
+        self.amp = use_amp(settings.amp, self.device)
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        torch.manual_seed(settings.seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
-        dist.init(self.d, self.device)
-        self.history: list[dict[str, float]] = []
-        self.start_epoch, self.progress = 0, EpochProgress()
-        self.best: tuple[float, dict[str, torch.Tensor]] | None = None
-        self.interrupt = StepBoundaryInterrupt(repeat_stops_at_once=not self.d.enabled)
-        self.scalars = Scalars(s.tensorboard if self.d.is_main else None)
+        dist.init(self.job, self.device)
+        self.interrupt = StepBoundaryInterrupt(repeat_stops_at_once=not self.job.distributed)
+        self.scalars = Scalars(settings.tensorboard if self.job.is_main else None)
+        self.show_bars = settings.progress and self.job.is_main and sys.stderr.isatty()  # a log gets epoch lines
 
-    def load_data(self) -> None:
-        t0 = time.perf_counter()
-        mnist = load_mnist(resolve_root(self.s.data_dir, self.s.download))
-        self.fingerprint = mnist.fingerprint()
-        x, y = mnist.train_x, mnist.train_y
-        if self.s.subset:
-            x, y = x[: self.s.subset], y[: self.s.subset]
-        tx, ty, vx, vy = split_validation(x, y, self.s.val_size)
-        dev = self.device
-        self.train_x, self.train_y = to_inputs(tx, dev), ty.to(dev)
-        self.val_x, self.val_y = to_inputs(vx, dev), vy.to(dev)
-        self.test_images, self.test_x, self.test_y = mnist.test_x, to_inputs(mnist.test_x, dev), mnist.test_y.to(dev)
-        _log(
-            f"data: {len(tx)} train / {len(vx)} validation / {len(self.test_y)} test images on {dev} "
-            f"(fingerprint {self.fingerprint}, {time.perf_counter() - t0:.1f}s)",
-            self.d,
-        )
-
-    def build(self) -> None:
-        self.model = MLP(self.s.model_config()).to(self.device)
-        self.net = DDP(self.model) if self.d.enabled else self.model
-        self.steps_per_epoch = -(
-            -len(epoch_order(len(self.train_x), 0, 0, self.d.rank, self.d.world_size)) // self.s.batch_size
-        )
-        self.opt = make_optimizer(self.s.optimizer, self.model, self.s.lr, self.s.weight_decay)
-        self.sched = make_scheduler(self.s.scheduler, self.opt, self.s.lr, self.s.epochs * self.steps_per_epoch)
-        if self.s.resume:
-            self.restore(load_checkpoint(self.s.resume))
-
-    # --- checkpoints -------------------------------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        """Everything needed to continue exactly where this run stands."""
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.opt.state_dict(),
-            "scheduler": self.sched.state_dict() if self.sched else None,
-            "epoch": self.start_epoch,
-            "step": self.progress.step,
-            "loss_sum": float(self.progress.loss_sum),
-            "samples": self.progress.samples,
-            "rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "history": self.history,
-            "best": self.best,
-            "config": self.model.config.to_dict(),
-            "settings": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.s).items()},
-            "world_size": self.d.world_size,
-        }
-
-    def restore(self, ckpt: dict[str, Any]) -> None:
-        if ckpt["config"] != self.model.config.to_dict():
-            raise UsageError(
-                f"--resume {self.s.resume}: checkpoint is for model {ckpt['config']}, "
-                f"not {self.model.config.to_dict()}; pass the same model flags"
-            )
-        self._check_same_schedule(ckpt)
-        self.model.load_state_dict(ckpt["model"])
-        self.opt.load_state_dict(ckpt["optimizer"])
-        if self.sched and ckpt["scheduler"]:
-            self.sched.load_state_dict(ckpt["scheduler"])
-        self.start_epoch, self.history, self.best = ckpt["epoch"], ckpt["history"], ckpt["best"]
-        self.progress = EpochProgress(ckpt["step"], ckpt["loss_sum"], ckpt["samples"])
-        torch.set_rng_state(ckpt["rng"])
-        if ckpt["cuda_rng"] and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
-        _log(f"resumed from {self.s.resume}: epoch {self.start_epoch + 1}, step {self.progress.step}", self.d)
-
-    def _check_same_schedule(self, ckpt: dict[str, Any]) -> None:
-        """The batch order and LR schedule depend on these; resuming with others would not continue the same run."""
-        saved = {
-            "--epochs": ckpt["settings"]["epochs"],
-            "--batch-size": ckpt["settings"]["batch_size"],
-            "processes (torchrun)": ckpt.get("world_size", 1),
-            "--seed": ckpt["settings"]["seed"],
-        }
-        now = {
-            "--epochs": self.s.epochs,
-            "--batch-size": self.s.batch_size,
-            "processes (torchrun)": self.d.world_size,
-            "--seed": self.s.seed,
-        }
-        differ = [f"{k} {saved[k]} (now {now[k]})" for k in saved if saved[k] != now[k]]
-        if differ:
-            raise UsageError(
-                f"--resume {self.s.resume}: the checkpoint was made with {', '.join(differ)}; "
-                "resume with the same settings"
-            )
-
-    def checkpoint(self) -> None:
-        if self.d.is_main and not self.s.dry_run:
-            try:
-                save_checkpoint(self.s.checkpoint_path, self.state())
-            except OSError as exc:  # read-only folder, full disk: one line, not a traceback
-                raise UsageError(
-                    f"cannot write checkpoint {self.s.checkpoint_path}: {exc.strerror}; "
-                    "the previous checkpoint and weights were left as they were"
-                ) from None
-
-    # --- epochs ------------------------------------------------------------------------------------------------
     def fit(self) -> float:
-        """Train the remaining epochs; return seconds spent."""
+        """Train the remaining epochs; return the seconds spent. Ctrl-C takes effect between two steps and saves a
+        checkpoint first, so --resume continues exactly."""
         t0 = time.perf_counter()
         try:
-            with self.interrupt:  # Ctrl-C lands between steps: the checkpoint below then resumes exactly
-                for epoch in range(self.start_epoch, self.s.epochs):
-                    self.one_epoch(epoch)
-                    self.stop_point(self.progress, at_epoch_end=True)
-                    if self.s.dry_run:
+            with self.interrupt:
+                for epoch in range(self.state.epoch, self.settings.epochs):
+                    train_loss, samples, seconds = self.train_one_epoch(epoch)
+                    val = evaluate(self.learner.model, self.data.val_x, self.data.val_y)
+                    row = self.end_epoch(epoch, train_loss, val, samples, seconds)
+                    self.checkpoint()
+                    _log(epoch_line(row, self.settings.epochs), self.job)
+                    self.stop_point(self.state.progress, at_epoch_end=True)
+                    if self.settings.dry_run:
                         break
         except KeyboardInterrupt:
             self.checkpoint()
-            if not self.d.is_main:
-                raise KeyboardInterrupt(f"(rank {self.d.rank}; rank 0 saved the checkpoint)") from None
-            raise KeyboardInterrupt(
-                f"Checkpoint saved to {self.s.checkpoint_path}; continue with --resume {self.s.checkpoint_path}"
-            ) from None
+            if not self.job.is_main:
+                raise KeyboardInterrupt(f"(rank {self.job.rank}; rank 0 saved the checkpoint)") from None
+            path = self.settings.checkpoint_path
+            raise KeyboardInterrupt(f"Checkpoint saved to {path}; continue with --resume {path}") from None
         return time.perf_counter() - t0
 
-    def stop_point(self, progress: EpochProgress, at_epoch_end: bool = False) -> None:
-        """Where Ctrl-C takes effect: after a step. Under torchrun the ranks agree first, every AGREE_EVERY steps and
-        at the end of each epoch, so they all stop after the same step even when the signal reaches them a step
-        apart; a rank that stopped alone would leave the others waiting in their next all-reduce."""
-        if self.d.enabled:
-            if progress.step % AGREE_EVERY and not at_epoch_end:
-                return
-            self.interrupt.requested = dist.any_across(self.interrupt.requested, self.d, self.device)
-        self.interrupt.check()
+    def load_data(self) -> None:
+        t0, s = time.perf_counter(), self.settings
+        self.data = load_splits(s.data_dir, s.download, s.subset, s.val_size, self.device)
+        _log(
+            f"data: {self.data.summary()} (fingerprint {self.data.fingerprint}, {time.perf_counter() - t0:.1f}s)",
+            self.job,
+        )
 
-    def one_epoch(self, epoch: int) -> None:
-        t0 = time.perf_counter()
-        order = epoch_order(len(self.train_x), self.s.seed, epoch, self.d.rank, self.d.world_size)
-        if self.s.dry_run:
-            order = order[: self.s.batch_size]
-        bar = tqdm(
-            total=-(-len(order) // self.s.batch_size),
-            initial=self.progress.step,
-            desc=f"epoch {epoch + 1}/{self.s.epochs}",
+    def build_model(self) -> None:
+        """The network, its optimiser and schedule, and where the run stands: fresh, or resumed from a checkpoint."""
+        s = self.settings
+        model = MLP(s.model).to(self.device)
+        net = DDP(model) if self.job.distributed else model
+        self.steps_per_epoch = steps_per_epoch(len(self.data.train_x), s.batch_size, self.job.world_size)
+        opt = make_optimizer(s.optimizer, model, s.lr, s.weight_decay)
+        sched = make_scheduler(s.scheduler, opt, s.lr, s.epochs * self.steps_per_epoch)
+        self.learner = Learner(net, opt, sched, s.augment, self.amp, s.outlier_weight)
+        self.state = RunState(plan_timeline(s, self.steps_per_epoch, self.job))
+        if s.resume:
+            resume(self.learner, self.state, s, self.job.world_size)
+            _log(f"resumed from {s.resume}: epoch {self.state.epoch + 1}, step {self.state.progress.step}", self.job)
+        else:
+            self.snapshot(0)  # the initialisation
+
+    def train_one_epoch(self, epoch: int) -> tuple[float, int, float]:
+        """Train one epoch, or what an interrupted one left; (mean loss over all ranks, samples, seconds)."""
+        t0, s = time.perf_counter(), self.settings
+        order = epoch_order(len(self.data.train_x), s.seed, epoch, self.job.rank, self.job.world_size)
+        batches = order.split(s.batch_size)[: 1 if s.dry_run else None]
+        self.bar = tqdm(
+            total=len(batches),
+            initial=self.state.progress.step,
+            desc=f"epoch {epoch + 1}/{s.epochs}",
             unit="batch",
             leave=False,
-            disable=not (self.s.progress and self.d.is_main),
+            disable=not self.show_bars,
         )
-        with bar:
+        with self.bar:
             loss = train_epoch(
-                self.net,
-                self.train_x,
-                self.train_y,
-                order,
-                self.opt,
-                self.sched,
-                self.s.batch_size,
-                self.progress,
-                self.s.augment,
-                self.amp,
-                bar,
-                on_step=self.stop_point,
-                outlier_weight=self.s.outlier_weight,
+                self.learner, self.data.train_x, self.data.train_y, batches, self.state.progress, self.after_step
             )
-        samples = self.progress.samples * self.d.world_size
-        loss = dist.mean_across(torch.tensor(loss, device=self.device), self.d).item()
-        self.end_epoch(epoch, loss, samples, time.perf_counter() - t0)
+        samples = self.state.progress.samples * self.job.world_size
+        loss = dist.mean_across(torch.tensor(loss, device=self.device), self.job).item()
+        return loss, samples, time.perf_counter() - t0
 
-    def end_epoch(self, epoch: int, train_loss: float, samples: int, seconds: float) -> None:
-        val = evaluate(self.model, self.val_x, self.val_y)
+    def after_step(self, progress: EpochProgress, loss: torch.Tensor, n: int) -> None:
+        """Between two steps: the progress bar, the timeline, and the one place where Ctrl-C takes effect."""
+        self.bar.update(1)
+        if self.show_bars and progress.step % BAR_POSTFIX_EVERY == 0:
+            self.bar.set_postfix(loss=f"{progress.mean_loss:.4f}", refresh=False)
+        self.state.timeline.add(loss, n)
+        if progress.step < self.steps_per_epoch:  # an epoch's last step is snapshotted after its evaluation
+            self.snapshot(self.state.epoch * self.steps_per_epoch + progress.step)
+        self.stop_point(progress)
+
+    def stop_point(self, progress: EpochProgress, at_epoch_end: bool = False) -> None:
+        """Stop here if Ctrl-C was pressed (under torchrun: if the ranks agree that it was on any of them)."""
+        if dist.agree_to_stop(self.interrupt.requested, progress.step, at_epoch_end, self.job, self.device):
+            raise KeyboardInterrupt
+
+    def snapshot(self, step: int, val_accuracy: float | None = None) -> None:
+        """Add the weights after `step` steps to the timeline if it wants them, evaluated unless already known."""
+        if not self.state.timeline.wants(step):
+            return
+        if val_accuracy is None:
+            val_accuracy = evaluate(self.learner.model, self.data.val_x, self.data.val_y)["accuracy"]
+            self.learner.net.train()  # evaluate() switched to eval mode; training goes on
+        self.state.timeline.take(self.learner.model, step, val_accuracy)
+
+    def end_epoch(self, epoch: int, train_loss: float, val: dict[str, float], samples: int, seconds: float) -> dict:
+        """Record a finished epoch: its row of the history, the best weights so far, its snapshot; return the row."""
         row = {
             "epoch": epoch + 1,
             "train_loss": train_loss,
@@ -253,99 +163,66 @@ class Run:
             "seconds": seconds,
             "samples_per_second": samples / seconds,
         }
-        self.history.append(row)
+        self.state.history.append(row)
         self.scalars.log(row)
-        if self.best is None or not val["accuracy"] <= self.best[0]:  # NaN (no validation) keeps the latest
-            self.best = (val["accuracy"], copy.deepcopy(self.model.state_dict()))
-        self.start_epoch, self.progress = epoch + 1, EpochProgress()
-        self.checkpoint()
-        _log(
-            f"epoch {epoch + 1:>3}/{self.s.epochs}  train loss {train_loss:.4f}  val acc {100 * val['accuracy']:.2f}%  "
-            f"{seconds:.1f}s  {row['samples_per_second']:,.0f} samples/s",
-            self.d,
-        )
+        if self.state.best is None or not val["accuracy"] <= self.state.best[0]:  # NaN (no validation) keeps the latest
+            self.state.best = (val["accuracy"], copy.deepcopy(self.learner.model.state_dict()))
+        self.snapshot((epoch + 1) * self.steps_per_epoch, val["accuracy"])
+        self.state.epoch, self.state.progress = epoch + 1, EpochProgress()
+        return row
 
-    # --- the end -----------------------------------------------------------------------------------------------
+    def checkpoint(self) -> None:
+        if self.job.is_main and not self.settings.dry_run:
+            save_checkpoint(
+                self.settings.checkpoint_path,
+                checkpoint_of(self.learner, self.state, self.settings, self.job.world_size),
+            )
+
     def finish(self, train_seconds: float) -> dict[str, Any]:
         """Pick the best-validation weights, report on the test set, and write everything beside the weights."""
-        if self.best is not None:
-            self.model.load_state_dict(self.best[1])
-        test = evaluate(self.model, self.test_x, self.test_y)
-        metrics = self.metrics(test, train_seconds)
-        _log(
-            f"test accuracy {100 * test['accuracy']:.2f}%  (trained in {train_seconds:.1f}s on {self.device}"
-            f"{', bf16 mixed precision' if self.amp else ''})",
-            self.d,
-        )
-        if self.d.is_main and not self.s.dry_run:
-            self.save(metrics)
-        return metrics
-
-    def metrics(self, test: dict[str, float], train_seconds: float) -> dict[str, Any]:
-        epoch_seconds = sum(h["seconds"] for h in self.history) or float("nan")
-        samples = sum(h["samples_per_second"] * h["seconds"] for h in self.history)
-        best_epoch = max(
-            self.history, key=lambda h: h["val_accuracy"], default={"epoch": 0, "val_accuracy": float("nan")}
-        )
-        return {
+        model, data = self.learner.model, self.data
+        if self.state.best is not None:
+            model.load_state_dict(self.state.best[1])
+        test = evaluate(model, data.test_x, data.test_y)
+        metrics = {
             "test_accuracy": test["accuracy"],
             "test_loss": test["loss"],
-            "val_accuracy": best_epoch["val_accuracy"],
-            "best_epoch": best_epoch["epoch"],
-            "epochs": len(self.history),
+            **summarise(self.state.history),
             "train_seconds": round(train_seconds, 3),
-            "samples_per_second": samples / epoch_seconds,
             "device": str(self.device),
             "amp": self.amp,
-            "world_size": self.d.world_size,
-            "seed": self.s.seed,
-            "dataset_fingerprint": self.fingerprint,
-            "config": self.model.config.to_dict(),
-            "settings": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.s).items()},
+            "world_size": self.job.world_size,
+            "seed": self.settings.seed,
+            "dataset_fingerprint": data.fingerprint,
+            "config": model.config.to_dict(),
+            "settings": self.settings.to_dict(),
             "libraries": library_versions(),
-            "history": self.history,
-            "confusion_matrix": confusion_matrix(self.model, self.test_x, self.test_y),
+            "history": self.state.history,
+            "confusion_matrix": confusion_matrix(model, data.test_x, data.test_y),
         }
-
-    def save(self, metrics: dict[str, Any]) -> None:
-        provenance = {
-            k: metrics[k]
-            for k in (
-                "test_accuracy",
-                "val_accuracy",
-                "epochs",
-                "seed",
-                "dataset_fingerprint",
-                "train_seconds",
-                "device",
-            )
-        }
-        out = self.s.out
-        try:
-            save_weights(out, self.model, provenance)
-            write_metrics(self.s.beside_weights(METRICS), metrics)
-            plot_history(self.s.beside_weights(CURVES), self.history)
-            save_feature_stats(
-                self.s.beside_weights(FEATURE_STATS), self.model, self.train_x, self.train_y, self.val_x, out
-            )
-            save_top_images(self.s.beside_weights(TOP_IMAGES), self.model.cpu(), self.test_images)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot write {exc.filename or out}: {exc.strerror}; previous files were left as they were"
-            ) from None
-        _log(
-            f"saved {out} (+ metrics.json, training_curves.png, top_images.safetensors, {FEATURE_STATS} beside it)",
-            self.d,
-        )
+        how = f"{self.device}, bf16 mixed precision" if self.amp else f"{self.device}"
+        _log(f"test accuracy {100 * test['accuracy']:.2f}%  (trained in {train_seconds:.1f}s on {how})", self.job)
+        if self.job.is_main and not self.settings.dry_run:
+            write_outputs(self.settings, model, metrics, data, self.state.timeline)
+            beside = [METRICS, CURVES, TOP_IMAGES, FEATURE_STATS] + [HISTORY] * bool(self.state.timeline.snapshots)
+            _log(f"saved {self.settings.out} (+ {', '.join(beside)} beside it)", self.job)
+        return metrics
 
 
-def run(s: TrainSettings) -> dict[str, Any]:
-    """Train per the settings and return the metrics."""
-    r = Run(s)
-    try:
-        r.load_data()
-        r.build()
-        return r.finish(r.fit())
-    finally:
-        r.scalars.close()
-        dist.shutdown()
+def plan_timeline(settings: TrainSettings, steps_per_epoch: int, job: dist.Job) -> Timeline:
+    """Rank 0 keeps the timeline; other ranks, dry runs and --snapshots 0 take no snapshots."""
+    count = settings.snapshots if job.is_main and not settings.dry_run else 0
+    steps = snapshot_steps(settings.epochs * steps_per_epoch, steps_per_epoch, count)
+    return Timeline(steps, steps_per_epoch, job.world_size)
+
+
+def epoch_line(row: dict[str, float], epochs: int) -> str:
+    return (
+        f"epoch {row['epoch']:>3}/{epochs}  train loss {row['train_loss']:.4f}  "
+        f"val acc {100 * row['val_accuracy']:.2f}%  {row['seconds']:.1f}s  {row['samples_per_second']:,.0f} samples/s"
+    )
+
+
+def _log(message: str, job: dist.Job) -> None:
+    if job.is_main:
+        tqdm.write(message, file=sys.stderr)
