@@ -66,46 +66,44 @@ export function inactiveShares(layers, arch) {
     .map(({ name, a }) => ({ name, share: rule ? a.filter((v) => rule.test(v, alpha)).length / a.length : NaN }));
 }
 
-function el(tag, attrs = {}, text) {
-  const node = Object.assign(document.createElement(tag), attrs);
-  if (text !== undefined) node.textContent = text;
+/** An element with properties (dataset entries under `data`) and children (nodes or text). */
+function el(tag, { data = {}, ...props } = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  Object.assign(node.dataset, data);
+  node.append(...children);
   return node;
 }
+
+const hiddenLayers = (arch) =>
+  arch.layer_sizes.slice(1, -1).map((size, i) => ({ name: `hidden${i + 1}`, size, activation: arch.activation }));
 
 /** One model's card: built when the list of models changes, refilled after every prediction. */
 class Card {
   constructor(model, diffs, onPick) {
     this.model = model;
     const arch = model.architecture;
-    this.root = el("article", { className: "cmp-card" });
-    Object.assign(this.root.dataset, { testid: "compare-model", model: model.name, state: "empty" });
-    const diff = diffs.map((d) => d.text).join(" · ") || "reference";
     const accuracy = model.test_accuracy == null ? "" : ` · ${fmtPct(model.test_accuracy)} on MNIST test`;
-    this.digit = el("span", { className: "cmp-digit" }, "?");
-    this.digit.dataset.testid = "compare-digit";
-    this.confidence = el("span", { className: "cmp-confidence" }, "");
-    this.bars = el("ol", { className: "cmp-bars" });
+    const formula = `${FORMULAS[arch.activation] ?? arch.activation}; one dot per hidden neuron`;
+    this.digit = el("span", { className: "cmp-digit", data: { testid: "compare-digit" } }, "?");
+    this.confidence = el("span", { className: "cmp-confidence" });
+    this.bars = el("ol", { className: "cmp-bars" }, ...Array.from({ length: 10 }, (_, d) => el("li", {}, `${d}`)));
     this.bars.setAttribute("aria-label", `${model.name}: probability of each digit`);
-    this.bars.append(...Array.from({ length: 10 }, (_, d) => el("li", { title: `${d}` }, `${d}`)));
-    this.inactive = el("p", { className: "cmp-inactive" }, "");
-    this.inactive.dataset.testid = "compare-inactive";
-    this.curve = el("div", { className: "cmp-curve" });
-    this.curve.dataset.testid = "compare-curve";
+    this.inactive = el("p", { className: "cmp-inactive", data: { testid: "compare-inactive" } });
+    this.curve = el("div", { className: "cmp-curve", data: { testid: "compare-curve" } });
     const readout = el("p", { className: "cmp-readout" }, "\u00a0");
     const grids = el("div", { className: "layers" });
-    const hidden = arch.layer_sizes.slice(1, -1).map((size, i) => ({ name: `hidden${i + 1}`, size, activation: arch.activation }));
-    this.network = new Network(grids, hidden, (layer, i) => onPick(model.name, layer, i), readout, { testid: "compare-neuron" });
-    this.root.append(
-      el("header", { className: "cmp-head" }, ""),
+    const pick = (layer, i) => onPick(model.name, layer, i);
+    this.network = new Network(grids, hiddenLayers(arch), pick, readout, { testid: "compare-neuron" });
+    this.root = el(
+      "article",
+      { className: "cmp-card", data: { testid: "compare-model", model: model.name, state: "empty" } },
+      el("header", { className: "cmp-head" }, el("h4", {}, model.name),
+        el("span", { className: "cmp-diff" }, diffs.map((d) => d.text).join(" · ") || "reference")),
       el("p", { className: "cmp-meta" }, `${sizes(arch)} · ${arch.activation} · ${arch.init}${accuracy}`),
-      el("div", { className: "cmp-verdict" }),
+      el("div", { className: "cmp-verdict" }, this.digit, this.confidence),
       this.bars, grids, readout, this.inactive,
-      el("figure", { className: "cmp-fig" }),
+      el("figure", { className: "cmp-fig" }, this.curve, el("figcaption", {}, formula)),
     );
-    this.root.querySelector(".cmp-head").append(el("h4", {}, model.name), el("span", { className: "cmp-diff" }, diff));
-    this.root.querySelector(".cmp-verdict").append(this.digit, this.confidence);
-    const caption = el("figcaption", {}, `${FORMULAS[arch.activation] ?? arch.activation}; one dot per hidden neuron`);
-    this.root.querySelector(".cmp-fig").append(this.curve, caption);
   }
 
   busy() {
@@ -125,8 +123,8 @@ class Card {
     });
     this.network.update(p.layers);
     const shares = inactiveShares(p.layers, arch);
-    const label = INACTIVE[arch.activation]?.label ?? "";
-    this.inactive.textContent = shares.map((s) => `${s.name.replace("hidden", "layer ")}: ${fmtPct(s.share)}`).join(" · ") + ` ${label}`;
+    const perLayer = shares.map((s) => `${s.name.replace("hidden", "layer ")}: ${fmtPct(s.share)}`).join(" · ");
+    this.inactive.textContent = `${perLayer} ${INACTIVE[arch.activation]?.label ?? ""}`;
     this.inactive.dataset.shares = JSON.stringify(shares.map((s) => s.share));
     this.drawCurve(p.layers.filter((l) => l.name !== "output"));
   }
@@ -197,14 +195,13 @@ export class Compare {
       this.cards.set(model.name, card);
       groups.get(model === reference ? "reference" : groupOf(diffs)).push(card);
     }
-    this.root.replaceChildren(...[...groups].filter(([, cards]) => cards.length).map(([g, cards]) => {
-      const section = el("section", { className: "cmp-group" });
-      section.dataset.group = g;
-      section.append(el("h3", {}, GROUPS[g][0]), el("p", { className: "muted cmp-why" }, GROUPS[g][1]));
-      section.append(el("div", { className: "cmp-cards" }));
-      section.lastChild.append(...cards.map((c) => c.root));
-      return section;
-    }));
+    this.root.replaceChildren(...[...groups].filter(([, cards]) => cards.length).map(([g, cards]) => el(
+      "section",
+      { className: "cmp-group", data: { group: g } },
+      el("h3", {}, GROUPS[g][0]),
+      el("p", { className: "muted cmp-why" }, GROUPS[g][1]),
+      el("div", { className: "cmp-cards" }, ...cards.map((c) => c.root)),
+    )));
     return true;
   }
 
@@ -226,7 +223,8 @@ export class Compare {
     results.forEach((r, i) => r.status === "rejected" && cards[i].fail(r.reason.message));
     this.lastMs = performance.now() - start;
     const failed = results.filter((r) => r.status === "rejected").length;
-    this.status.textContent = `${cards.length - failed} of ${cards.length} networks answered in ${Math.round(this.lastMs)} ms ` +
+    const ms = Math.round(this.lastMs);
+    this.status.textContent = `${cards.length - failed} of ${cards.length} networks answered in ${ms} ms ` +
       "(one request each, all at once, with the 28 × 28 pixels above).";
     this.setState("idle");
   }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import urllib.request
 
 import numpy as np
@@ -31,6 +32,14 @@ def post_pixels(url: str, pixels: list[float]):
     req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(req) as r:
         return json.load(r)
+
+
+def wait_until_served(url: str, name: str, timeout: float = 10) -> None:
+    """Poll /api/models until NAME is ready (the service rescans its folder at most every RELOAD_SECONDS)."""
+    deadline = time.monotonic() + timeout
+    while not any(m["name"] == name and m["state"] == "ready" for m in get(f"{url}/api/models")["models"]):
+        assert time.monotonic() < deadline, f"{name} not served after {timeout} s"
+        time.sleep(0.1)
 
 
 def open_compare(page) -> None:
@@ -144,7 +153,7 @@ def test_a_model_trained_while_the_page_is_open_joins_the_comparison(browser, wa
         random_weights(
             tmp_path / "models" / "act-tanh" / "model.safetensors", MLPConfig(hidden=(32,), activation="tanh"), 1
         )
-        page.wait_for_timeout(200)  # past the reload interval: the next request rescans the folder
+        wait_until_served(url, "act-tanh")
         page.locator("[data-testid=network-open]").click()
         page.locator("[data-testid=compare-open]").click()  # the tab lists the models again
         card = page.locator("[data-testid=compare-model][data-model='act-tanh']")
