@@ -9,6 +9,7 @@ output(input) − output(baseline), up to Captum's convergence delta, which the 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +76,7 @@ def _attribute(model, explained, inputs, baseline, question: Question) -> tuple[
         )
         return maps, float(delta)
     if question.method == "conductance":
+        model = copy.deepcopy(model)  # Captum hooks the layer: a private copy keeps concurrent requests apart
         pos, i = question.neuron
         k = model.config.pieces
         layer = model.hidden[pos]

@@ -43,11 +43,18 @@ function withModel(path, model, query = "") {
   return search ? `${path}?${search}` : path;
 }
 
-/** Send an image (Blob or File) to MODEL and get the prediction with every layer's activations. */
-export function predict(blob, signal, model = null, query = "activations=1&input=1&top=5") {
+/** QUERY with snapshot=K added when a snapshot is named (null: the served weights). */
+function withSnapshot(query, snapshot) {
+  const params = new URLSearchParams(query);
+  if (snapshot !== null && snapshot !== undefined) params.set("snapshot", String(snapshot));
+  return params.toString();
+}
+
+/** Send an image (Blob or File) to MODEL (as it was at SNAPSHOT, if named) and get the prediction with every layer's activations. */
+export function predict(blob, signal, model = null, query = "activations=1&input=1&top=5", snapshot = null) {
   const form = new FormData();
   form.append("image", blob, blob.name || "drawing.png");
-  return request(withModel("/api/predict", model, query), { method: "POST", body: form, signal });
+  return request(withModel("/api/predict", model, withSnapshot(query, snapshot)), { method: "POST", body: form, signal });
 }
 
 /** Send the 28×28 pixels an earlier answer returned (input.pixels) to MODEL: no second decoding or preprocessing. */
@@ -68,13 +75,37 @@ export function getModel(model = null) {
 
 const neuronCache = new Map();
 
-/** One neuron's weights, bias and top images (cached per model version: they change only when the file does). */
-export function getNeuron(layer, index, model = null, version = "") {
-  const key = `${model ?? ""}@${version}/${layer}/${index}`;
+/** One neuron's weights, bias and top images (cached per model version and snapshot: they change only when the file does). */
+export function getNeuron(layer, index, model = null, version = "", snapshot = null) {
+  const key = `${model ?? ""}@${version}#${snapshot ?? ""}/${layer}/${index}`;
   if (!neuronCache.has(key)) {
-    const p = request(withModel(`/api/layers/${encodeURIComponent(layer)}/neurons/${index}`, model));
+    const path = `/api/layers/${encodeURIComponent(layer)}/neurons/${index}`;
+    const p = request(withModel(path, model, withSnapshot("", snapshot)));
     p.catch(() => neuronCache.delete(key));
     neuronCache.set(key, p);
   }
   return neuronCache.get(key);
+}
+
+/** MODEL's training timeline: {model, snapshots: [{step, epoch, seen_images, loss, val_accuracy}]}, step 0 first. */
+export function getHistory(model = null) {
+  return request(withModel("/api/history", model));
+}
+
+/** POST the network's input (28×28 pixels from 0 to 1, as an answer's input.pixels) to a lesson route. */
+function postPixels(path, pixels, params, model, snapshot, signal) {
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null));
+  const body = JSON.stringify({ pixels: pixels.map((v) => v * 255) }); // the JSON format counts 0 … 255
+  const headers = { "Content-Type": "application/json" };
+  return request(withModel(path, model, withSnapshot(query, snapshot)), { method: "POST", body, headers, signal });
+}
+
+/** One step of gradient descent towards params.target with params.lr (and params.neuron's gradient): /api/teach. */
+export function teachStep(pixels, params, model = null, snapshot = null, signal = undefined) {
+  return postPixels("/api/teach", pixels, params, model, snapshot, signal);
+}
+
+/** Attributions of params.target (default: the answer) by params.method (and params.neuron): /api/explain. */
+export function explainAnswer(pixels, params, model = null, snapshot = null, signal = undefined) {
+  return postPixels("/api/explain", pixels, params, model, snapshot, signal);
 }

@@ -5,8 +5,11 @@ import { ServiceError, getModel, getNeuron, listModels, predict } from "./api.js
 import { gradient } from "./colors.js";
 import { Compare } from "./compare.js";
 import { Detail } from "./detail.js";
+import { Explain } from "./explain.js";
 import { Network } from "./network.js";
 import { Pad } from "./pad.js";
+import { Teach } from "./teach.js";
+import { Timeline } from "./timeline.js";
 
 const DEBOUNCE_MS = 150;
 const $ = (id) => document.getElementById(id);
@@ -23,10 +26,37 @@ const state = {
   models: [], // the ready models of /api/models
   modelsKey: "",
   compare: null,
+  snapshot: null, // the training snapshot picked on the timeline (null: the served weights)
 };
 window.digits = state; // for tests and curious students: the last prediction lives here
 
 const pad = new Pad($("pad"), () => schedule());
+
+// The lessons: the training timeline, one step of backprop, and attributions; they read the page's state.
+const lessonPage = {
+  prediction: () => state.prediction,
+  model: () => state.model,
+  snapshot: () => state.snapshot,
+  neuron: () => state.detail.current,
+  openNeuron: (layer, index) => openFromLesson(layer, index),
+};
+const timeline = new Timeline(atSnapshot);
+const teach = new Teach(lessonPage);
+const why = new Explain(lessonPage);
+
+/** The timeline moved: answer the drawing with snapshot k's network, and show the open neuron's weights at k. */
+async function atSnapshot(k) {
+  state.snapshot = k;
+  const open = state.detail.current;
+  await Promise.all([open && openNeuron(open.layer, open.index, false), state.blob && send(state.blob)]);
+}
+
+/** A neuron clicked in a lesson (the δ grid) opens in the detail panel, selected in the network too. */
+function openFromLesson(layer, index) {
+  const cell = document.querySelector(`[data-testid=neuron][data-layer="${layer}"][data-index="${index}"]`);
+  if (cell) state.network.select(cell);
+  return openNeuron(layer, index);
+}
 
 /** "pending" (waiting for the pen to pause), "busy" (asking the server) or "idle": tests wait for idle. */
 function setPhase(phase) {
@@ -50,7 +80,7 @@ async function send(blob) {
   const controller = (state.inflight = new AbortController());
   setPhase("busy");
   try {
-    show(await predict(blob, controller.signal, state.model));
+    show(await predict(blob, controller.signal, state.model, undefined, state.snapshot));
   } catch (err) {
     if (err.name === "AbortError") return;
     state.compare.clear();
@@ -83,6 +113,8 @@ function show(p) {
     state.network.update(p.layers);
     state.detail.update(p);
   }
+  teach.refresh();
+  why.refresh();
 }
 
 function showError(message) {
@@ -120,12 +152,17 @@ function ensureNetwork(layers) {
   $("legend-min").textContent = negative ? "−max" : "0";
 }
 
-async function openNeuron(layer, index) {
+async function openNeuron(layer, index, scroll = true) {
   $("detail-title").textContent = `Loading ${layer} neuron ${index}…`;
   try {
+    const { snapshot } = state;
     const version = state.models.find((m) => m.name === state.model)?.version;
-    state.detail.show(layer, index, await getNeuron(layer, index, state.model, version), state.prediction);
-    if (window.matchMedia("(max-width: 1100px)").matches) $("detail").scrollIntoView({ block: "start" });
+    const data = await getNeuron(layer, index, state.model, version, snapshot);
+    if (snapshot !== state.snapshot) return; // the timeline moved on while this one loaded
+    state.detail.show(layer, index, data, state.prediction);
+    teach.refresh();
+    why.refreshNeuron();
+    if (scroll && window.matchMedia("(max-width: 1100px)").matches) $("detail").scrollIntoView({ block: "start" });
   } catch (err) {
     showError(err instanceof ServiceError ? err.message : `Could not load that neuron: ${err.message}`);
   }
@@ -151,6 +188,8 @@ function reset() {
   state.detail.update(null);
   state.blob = null;
   state.compare.clear();
+  teach.clear();
+  why.clear();
 }
 
 async function upload(file) {
@@ -244,6 +283,8 @@ async function loadModels() {
 /** Switch the main view to another model: new grids and detail, and the current drawing sent to it. */
 async function pickModel(name) {
   state.model = name;
+  state.snapshot = null;
+  timeline.load(name);
   $("model-picker").value = name;
   state.detail.current = null;
   $("detail-body").hidden = true;
@@ -307,4 +348,5 @@ wireUpload();
 wireTabs();
 state.compare.clear();
 loadModel();
+timeline.load(null);
 loadModels().catch((err) => showError(err instanceof ServiceError ? `The models could not be listed: ${err.message}` : String(err)));

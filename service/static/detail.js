@@ -1,4 +1,5 @@
-// The neuron detail panel: weights as a picture (or bars), bias, z = w·x + b, a = f(z) and its plot, top images.
+// The neuron detail panel: weights as a picture (or bars), bias, z = w·x + b written out with this input's numbers,
+// a = f(z) and its plot, top images.
 
 import { paintPicture } from "./colors.js";
 import { FORMULAS, activationCurve, plotActivation, plotBars } from "./plot.js";
@@ -30,6 +31,28 @@ function layerInput(prediction, layer) {
   const pos = layers.findIndex((l) => l.name === layer);
   return pos === 0 ? prediction?.input?.pixels : layers[pos - 1]?.a;
 }
+
+/** What input j of LAYER is: a pixel of the picture, or a neuron of the layer below. */
+function inputName(prediction, layer, j) {
+  const layers = prediction.layers;
+  const pos = layers.findIndex((l) => l.name === layer);
+  return pos === 0 ? `pixel (row ${Math.floor(j / 28)}, col ${j % 28})` : `${layers[pos - 1].name} neuron ${j}, a`;
+}
+
+const FORMULA_TERMS = 5;
+
+/** z = w·x + b in parts: the `count` terms wⱼxⱼ of largest size, the sum of the others, the bias, the total. */
+export function formulaTerms(w, x, b, count = FORMULA_TERMS) {
+  const terms = w.map((wj, j) => ({ j, x: x[j], w: wj, product: wj * x[j] }));
+  const top = [...terms].sort((p, q) => Math.abs(q.product) - Math.abs(p.product)).slice(0, count);
+  const shown = new Set(top.map((t) => t.j));
+  const others = terms.filter((t) => !shown.has(t.j));
+  const rest = others.reduce((s, t) => s + t.product, 0);
+  const zeros = others.filter((t) => t.product === 0).length;
+  return { top, rest, restCount: others.length, zeros, total: terms.reduce((s, t) => s + t.product, 0) + b };
+}
+
+const signed = (v) => (v >= 0 ? `+${num(v)}` : `−${num(-v)}`);
 
 export class Detail {
   constructor(modelParams) {
@@ -82,6 +105,7 @@ export class Detail {
     setNumber("n-a", a);
     $("n-a-label").textContent = layer === "output" ? "a = softmax(z)" : `a = ${activation}(z)`;
     this.drawContribution(piece.w, x);
+    this.drawFormula(piece, x, prediction);
     const others = traced && layer === "output" ? traced.z.reduce((s, v, i) => (i === index ? s : s + Math.exp(v - z)), 0) : 0;
     const f = activationCurve(activation, { ...this.modelParams, others });
     if (f && z !== undefined) {
@@ -98,6 +122,27 @@ export class Detail {
     if (pieces.length === 1 || !x) return 0;
     const zs = pieces.map(({ w, b }) => dot(w, x) + b);
     return zs.indexOf(Math.max(...zs));
+  }
+
+  /** z = w·x + b with this input's numbers: the largest terms (input, x, w, product), the rest, b and the total. */
+  drawFormula({ w, b }, x, prediction) {
+    const box = $("formula");
+    box.hidden = !Array.isArray(x);
+    if (box.hidden) return;
+    const { top, rest, restCount, zeros, total } = formulaTerms(w, x, b);
+    const { layer } = this.current;
+    const cell = (text, className = "") => `<td class="${className}">${text}</td>`;
+    const rows = top.map((t) => `<tr>${cell(inputName(prediction, layer, t.j), "what")}${cell(num(t.x))}${cell(num(t.w))}${cell(signed(t.product))}</tr>`);
+    const why = zeros ? `, ${zeros} of them 0 (${layer === "hidden1" ? "no ink there" : "inputs at 0"})` : "";
+    rows.push(`<tr class="rest">${cell(`the other ${restCount} terms${why}`, "what")}<td></td><td></td>${cell(signed(rest))}</tr>`);
+    rows.push(`<tr class="rest">${cell("bias b", "what")}<td></td><td></td>${cell(signed(b))}</tr>`);
+    rows.push(`<tr class="total">${cell("z = w·x + b", "what")}<td></td><td></td>${cell(num(total))}</tr>`);
+    box.innerHTML = `<table><caption>z = w·x + b with this input's numbers: ${w.length} terms w·x, the ${top.length} largest shown</caption>
+      <thead><tr><th scope="col">input</th><th scope="col">x</th><th scope="col">w</th><th scope="col">w·x</th></tr></thead>
+      <tbody>${rows.join("")}</tbody></table>`;
+    const totalCell = box.querySelector(".total td:last-child");
+    totalCell.dataset.testid = "formula-total";
+    totalCell.dataset.value = String(total);
   }
 
   drawContribution(w, x) {

@@ -41,11 +41,14 @@ class Watch:
     """Everything on a page that should never happen: console errors, page errors, failed or foreign requests.
 
     An API answer of 4xx is the service speaking, not a fault of the page: Chromium still logs it to the
-    console ("Failed to load resource"), so it is kept apart in api_errors, for tests to expect or refuse.
+    console ("Failed to load resource"), so it is kept apart in api_errors, for tests to expect or refuse. One is
+    no refusal at all: a model without a training timeline answers GET …/history with 404, which is how the page
+    learns to hide its timeline; those are counted in no_history.
     """
 
     problems: list[str] = field(default_factory=list)
     api_errors: list[int] = field(default_factory=list)
+    no_history: int = 0
     hosts: set[str] = field(default_factory=set)
 
     def attach(self, page) -> None:
@@ -65,7 +68,9 @@ class Watch:
     def _response(self, response) -> None:
         if response.status < 400:
             return
-        if _api(response.url):
+        if response.status == 404 and _api(response.url) and urlparse(response.url).path.endswith("/history"):
+            self.no_history += 1
+        elif _api(response.url):
             self.api_errors.append(response.status)
         else:
             self.problems.append(f"HTTP {response.status}: {response.url}")
