@@ -65,7 +65,8 @@ def model_summary(entry) -> dict:
     """One row of /api/models."""
     row = {"name": entry.name, "default": entry.default, "state": entry.state, "reason": entry.reason}
     if entry.handler is None:
-        return row | dict.fromkeys(("version", "architecture", "parameters", "test_accuracy", "sha256", "created_at"))
+        keys = ("version", "architecture", "parameters", "test_accuracy", "sha256", "created_at")
+        return row | dict.fromkeys(keys) | {"history": False}
     doc = entry.handler.description
     arch = doc["architecture"]
     return row | {
@@ -76,6 +77,7 @@ def model_summary(entry) -> dict:
         "test_accuracy": doc["training"].get("test_accuracy"),
         "sha256": doc["weights"]["sha256"],
         "created_at": doc["training"].get("created_at"),
+        "history": entry.handler.timeline.path.is_file(),  # a training timeline to scrub through
     }
 
 

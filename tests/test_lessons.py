@@ -178,6 +178,7 @@ def test_history_and_snapshots(timeline):
     assert body["model"] == "mnist-mlp" and [s["step"] for s in body["snapshots"]] == [0, 2, 4]
     assert body["snapshots"][0] == {"step": 0, "epoch": 0, "seen_images": 0, "loss": None, "val_accuracy": 0}
     assert client.get("/api/models/mnist-mlp/history").get_json() == body
+    assert client.get("/api/models").get_json()["models"][0]["history"] is True
     for k, model in enumerate(kept):
         with torch.no_grad():
             expected = torch.softmax(model(torch.from_numpy(X[None].astype(np.float32))), 1)[0].numpy()

@@ -64,6 +64,7 @@ def test_models_lists_the_default_first_then_the_folder(zoo_client, folder):
     assert [m["name"] for m in body["models"]] == ["mnist-mlp", "sigmoid", "tanh"]
     sigmoid = body["models"][1]
     assert sigmoid["state"] == "ready" and sigmoid["default"] is False and sigmoid["test_accuracy"] == 0.3
+    assert sigmoid["history"] is False  # no history.safetensors beside it
     assert sigmoid["architecture"]["activation"] == "sigmoid" and sigmoid["architecture"]["hidden"] == [8]
     assert sigmoid["parameters"] == 784 * 8 + 8 + 8 * 10 + 10
     digest = __import__("hashlib").sha256((folder / "sigmoid" / WEIGHTS).read_bytes()).hexdigest()
