@@ -1,0 +1,288 @@
+"""The capture set: MNIST test digits as phone photos of paper, low-resolution scans and thin or thick pens.
+
+python -m tests.captures OUT_DIR [--per-kind 30] [--seed 0]   # writes OUT_DIR/0000_photo_ruled_7.jpg, …
+
+The realistic set (tests/realistic.py) re-draws digits the way canvases and clean files arrive; this one makes the
+uploads that are hard to read: a digit written on plain, ruled or squared paper and photographed (light falling off
+by 15-40 %, sensor noise, a few degrees of rotation and perspective, JPEG quality 60-88, the digit a quarter to half
+of the frame's short side anywhere in a 480-1280 px frame, sometimes a shadow at the border), scans captured at
+8×8 (17 grey levels, as in the UCI optdigits set), 12×12 or 16×16 and scaled up to 64×64, and pens far thinner or
+thicker than MNIST's strokes. Every image comes from a MNIST *test* digit and a seeded generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+Rng = np.random.Generator
+FRAMES = ((640, 480), (960, 720), (1280, 960), (480, 640), (720, 960), (960, 1280))  # (width, height)
+PENS = ((25, 25, 30), (20, 30, 110), (35, 35, 60))  # black, blue and dark ballpoint ink (RGB)
+
+
+def _encode(img: Image.Image, fmt: str, **options) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **options)
+    return buf.getvalue()
+
+
+def _skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang and Suen's thinning of a boolean mask down to a 1-px-wide centre line."""
+    img = np.pad(mask, 1).astype(np.uint8)
+    ring = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))  # P2 … P9, clockwise from north
+    for _ in range(100):
+        changed = False
+        for first in (True, False):
+            p = [np.roll(img, (-dy, -dx), (0, 1)) for dy, dx in ring]
+            neighbours = sum(p)
+            transitions = sum((p[i] == 0) & (p[(i + 1) % 8] == 1) for i in range(8))
+            if first:
+                side = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
+            else:
+                side = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
+            kill = (img == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side
+            changed |= bool(kill.any())
+            img[kill] = 0
+        if not changed:
+            break
+    return img[1:-1, 1:-1].astype(bool)
+
+
+def _stroke(digit: np.ndarray, side: int, width: float) -> np.ndarray:
+    """The digit re-written (side, side) in [0, 1] with a round pen `width` × the digit's height wide.
+
+    The pen follows the centre line of MNIST's stroke (thinned at 4× size), so the width is the same everywhere,
+    as with a real pen, and its edge is anti-aliased over one pixel."""
+    big = np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)) > 127
+    centre = _skeleton(big)
+    dist = cv2.distanceTransform((~centre).astype(np.uint8), cv2.DIST_L2, 5)  # (112, 112) px to the centre line
+    dist = cv2.resize(dist, (side, side), interpolation=cv2.INTER_LINEAR) * (side / 112)
+    radius = width * side * 20 / 28 / 2
+    return np.clip(radius + 0.5 - dist, 0, 1).astype(np.float32)
+
+
+# ---------- phone photos of paper ----------
+
+
+def _paper(width: int, height: int, rng: Rng, lines: str) -> Image.Image:
+    """White paper, slightly tinted, with ruled or squared lines (RGB), a little larger than the frame."""
+    tint = np.array([255, 255, 255]) - rng.uniform(0, 18, 3)
+    page = Image.new("RGB", (width, height), tuple(int(v) for v in tint))
+    draw = ImageDraw.Draw(page)
+    short = min(width, height)
+    colour = tuple(int(v) for v in rng.uniform([110, 150, 200], [170, 200, 240]))  # light blue
+    thick = int(rng.integers(1, 4))
+    if lines == "ruled":
+        gap = rng.uniform(0.06, 0.1) * short
+        for y in np.arange(rng.uniform(0, gap), height, gap):
+            draw.line([(0, y), (width, y)], fill=colour, width=thick)
+        x = rng.uniform(0.05, 0.2) * width
+        draw.line([(x, 0), (x, height)], fill=(220, 120, 130), width=thick)  # the red margin
+    elif lines == "squared":
+        gap = rng.uniform(0.035, 0.06) * short
+        grey = tuple(int(v) for v in rng.uniform([140, 160, 170], [190, 200, 225]))
+        for y in np.arange(rng.uniform(0, gap), height, gap):
+            draw.line([(0, y), (width, y)], fill=grey, width=thick)
+        for x in np.arange(rng.uniform(0, gap), width, gap):
+            draw.line([(x, 0), (x, height)], fill=grey, width=thick)
+    return page
+
+
+def _write(page: Image.Image, digit: np.ndarray, rng: Rng, height_share: tuple[float, float]) -> None:
+    """Write the digit on the page in pen, its height a share of the page's short side, anywhere it fits."""
+    width, height = page.size
+    tall = rng.uniform(*height_share) * min(width, height) / 0.85  # the page is cropped by ~15 % later
+    side = int(tall * 28 / 20)  # MNIST's digits fill 20 of 28 pixels
+    ink = _stroke(digit, side, float(rng.uniform(0.03, 0.12)))
+    angle = float(rng.uniform(-4, 4))
+    alpha = Image.fromarray(np.round(ink * 255 * rng.uniform(0.85, 1.0)).astype(np.uint8)).rotate(angle, Image.BICUBIC)
+    pen = tuple(int(v) for v in PENS[int(rng.integers(len(PENS)))])
+    lo, hi = (
+        (int(0.08 * width), int(0.08 * height)),
+        (width - side - int(0.08 * width), height - side - int(0.08 * height)),
+    )
+    page.paste(
+        Image.new("RGB", alpha.size, pen),
+        (int(rng.integers(lo[0], hi[0] + 1)), int(rng.integers(lo[1], hi[1] + 1))),
+        alpha,
+    )
+
+
+def _perspective(page: Image.Image, size: tuple[int, int], rng: Rng) -> Image.Image:
+    """Photograph the page: the frame's corners land on jittered points inside it (a few degrees of tilt)."""
+    pw, ph = page.size
+    w, h = size
+    mx, my = (pw - w) / 2, (ph - h) / 2
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
+    turn = np.radians(rng.uniform(-3, 3))
+    centre = np.array([w / 2, h / 2])
+    rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    src = (corners - centre) @ rot.T + centre + rng.uniform(-0.03, 0.03, (4, 2)) * [w, h] + [mx, my]
+    return page.transform(size, Image.Transform.PERSPECTIVE, _homography(corners, src), Image.Resampling.BICUBIC)
+
+
+def _homography(dst: np.ndarray, src: np.ndarray) -> list[float]:
+    """Pillow's 8 coefficients mapping output (dst) points to input (src) points."""
+    rows = []
+    for (x, y), (u, v) in zip(dst, src):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    return np.linalg.solve(np.array(rows), src.reshape(-1)).tolist()
+
+
+def _light(shape: tuple[int, int], rng: Rng, shadow: bool) -> np.ndarray:
+    """Illumination (H, W) in (0, 1]: a 15-40 % falloff away from a random bright spot, and a soft border shadow."""
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    cy, cx = rng.uniform(-0.2, 1.2) * h, rng.uniform(-0.2, 1.2) * w
+    dist = np.hypot(ys - cy, xs - cx)
+    light = 1 - rng.uniform(0.15, 0.4) * (dist / dist.max()) ** rng.uniform(1, 2)
+    if shadow:  # the phone's or the hand's shadow over one edge, its border blurred
+        side = int(rng.integers(4))
+        depth = rng.uniform(0.05, 0.15) * (w if side % 2 else h)
+        soft = rng.uniform(0.02, 0.06) * min(h, w)
+        coord = (ys, xs, h - 1 - ys, w - 1 - xs)[side]
+        light *= 1 - rng.uniform(0.25, 0.5) / (1 + np.exp((coord - depth) / soft))
+    return light
+
+
+def _photo(digit: np.ndarray, rng: Rng, lines: str, size=None, height_share=(0.25, 0.5), shadow=None) -> bytes:
+    """A phone photo of the digit written on paper, as a JPEG (quality 60-88)."""
+    w, h = size or FRAMES[int(rng.integers(len(FRAMES)))]
+    page = _paper(int(w * 1.15), int(h * 1.15), rng, lines)
+    _write(page, digit, rng, height_share)
+    img = _perspective(page, (w, h), rng).filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2))))
+    shadow = rng.random() < 0.3 if shadow is None else shadow
+    rgb = np.asarray(img, np.float32) * _light((h, w), rng, shadow)[..., None]
+    rgb += rng.normal(0, rng.uniform(2, 7), rgb.shape)  # sensor noise
+    out = Image.fromarray(np.clip(np.round(rgb), 0, 255).astype(np.uint8))
+    return _encode(out, "JPEG", quality=int(rng.integers(60, 89)))
+
+
+def photo_plain(digit: np.ndarray, rng: Rng) -> bytes:
+    """Plain paper."""
+    return _photo(digit, rng, "plain")
+
+
+def photo_ruled(digit: np.ndarray, rng: Rng) -> bytes:
+    """Ruled paper: light-blue lines and a red margin."""
+    return _photo(digit, rng, "ruled")
+
+
+def photo_squared(digit: np.ndarray, rng: Rng) -> bytes:
+    """Squared (grid) paper."""
+    return _photo(digit, rng, "squared")
+
+
+def photo_small(digit: np.ndarray, rng: Rng) -> bytes:
+    """A small digit (a quarter of the short side) in a 1280×960 frame on any paper, a shadow at the border."""
+    lines = ("plain", "ruled", "squared")[int(rng.integers(3))]
+    return _photo(digit, rng, lines, size=(1280, 960), height_share=(0.22, 0.27), shadow=True)
+
+
+# ---------- low-resolution scans ----------
+
+
+def _fit_box(digit: np.ndarray, side: int) -> np.ndarray:
+    """The digit's ink cut to its box and scaled (aspect kept, centred) to fill side × side, in [0, 1]."""
+    rows, cols = np.flatnonzero(digit.max(1) > 0), np.flatnonzero(digit.max(0) > 0)
+    ink = Image.fromarray(digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    scale = side / max(ink.size)
+    ink = ink.resize((max(1, round(ink.width * scale)), max(1, round(ink.height * scale))), Image.Resampling.BICUBIC)
+    out = Image.new("L", (side, side), 0)
+    out.paste(ink, ((side - ink.width) // 2, (side - ink.height) // 2))
+    return np.asarray(out, np.float32) / 255
+
+
+def _scan(cells: np.ndarray, rng: Rng) -> bytes:
+    """Low-resolution ink in [0, 1] scaled up to 64×64 (bilinear or bicubic), either polarity, as a PNG."""
+    grey = np.round(cells * 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        grey = 255 - grey  # dark on light
+    resample = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC)[int(rng.integers(2))]
+    return _encode(Image.fromarray(grey).resize((64, 64), resample), "PNG")
+
+
+def scan_8(digit: np.ndarray, rng: Rng) -> bytes:
+    """optdigits' capture: a 32×32 bitmap counted in 4×4 blocks, 8×8 with 17 grey levels."""
+    bitmap = _fit_box(digit, 32) > 0.5
+    counts = bitmap.reshape(8, 4, 8, 4).sum((1, 3))  # (8, 8) in 0..16
+    return _scan(counts / 16, rng)
+
+
+def scan_12(digit: np.ndarray, rng: Rng) -> bytes:
+    """12×12, averaged from a 36×36 fit."""
+    return _scan(_fit_box(digit, 36).reshape(12, 3, 12, 3).mean((1, 3)), rng)
+
+
+def scan_16(digit: np.ndarray, rng: Rng) -> bytes:
+    """16×16, averaged from a 32×32 fit."""
+    return _scan(_fit_box(digit, 32).reshape(16, 2, 16, 2).mean((1, 3)), rng)
+
+
+# ---------- pens ----------
+
+
+def _pen(digit: np.ndarray, rng: Rng, width: float) -> bytes:
+    """Ink of the given width on white, a 300×300 PNG or a JPEG (quality 85), the digit 150-250 px tall."""
+    side = int(rng.integers(150, 251) * 28 / 20)
+    ink = _stroke(digit, side, width)
+    canvas = np.zeros((420, 420), np.float32)
+    y, x = (int(v) for v in rng.integers(0, 420 - side + 1, 2))
+    canvas[y : y + side, x : x + side] = ink
+    img = Image.fromarray(np.round(255 - 230 * canvas).astype(np.uint8)).resize((300, 300), Image.Resampling.BOX)
+    return _encode(img, "PNG") if rng.random() < 0.5 else _encode(img.convert("RGB"), "JPEG", quality=85)
+
+
+def pen_thin(digit: np.ndarray, rng: Rng) -> bytes:
+    """A fine pen: strokes 2-3.5 % of the digit's height (MNIST's are ~12 %)."""
+    return _pen(digit, rng, float(rng.uniform(0.02, 0.035)))
+
+
+def pen_thick(digit: np.ndarray, rng: Rng) -> bytes:
+    """A marker: strokes 18-25 % of the digit's height."""
+    return _pen(digit, rng, float(rng.uniform(0.18, 0.25)))
+
+
+KINDS = {
+    f.__name__: f
+    for f in (photo_plain, photo_ruled, photo_squared, photo_small, scan_8, scan_12, scan_16, pen_thin, pen_thick)
+}
+GROUPS = {kind: kind.split("_")[0] for kind in KINDS}  # photo, scan or pen
+
+
+def build_capture_set(images, labels, per_kind: int = 30, seed: int = 0) -> list[tuple[bytes, int, str]]:
+    """(file bytes, label, kind): per_kind different MNIST test digits for each kind, drawn with one seed."""
+    rng = np.random.default_rng(seed)
+    images, labels = np.asarray(images, np.uint8), np.asarray(labels)
+    picks = rng.choice(len(images), size=per_kind * len(KINDS), replace=False).reshape(len(KINDS), per_kind)
+    return [
+        (make(images[j], rng), int(labels[j]), kind) for (kind, make), row in zip(KINDS.items(), picks) for j in row
+    ]
+
+
+def main(argv=None) -> int:
+    """Write the set as files named index_kind_label.ext."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="folder to write into")
+    parser.add_argument("--per-kind", type=int, default=30, help="uploads of each kind (default: 30)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="MNIST folder (default: data)")
+    args = parser.parse_args(argv)
+    from training.data import load_mnist
+
+    mnist = load_mnist(args.data_dir)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for i, (data, label, kind) in enumerate(build_capture_set(mnist.test_x, mnist.test_y, args.per_kind, args.seed)):
+        ext = {"JPEG": "jpg"}.get(fmt := Image.open(io.BytesIO(data)).format, fmt.lower())
+        (args.out / f"{i:04d}_{kind}_{label}.{ext}").write_bytes(data)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
