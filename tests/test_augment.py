@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from training.augment import AUGMENTS, augment_batch, elastic, random_affine
+from training.augment import (
+    AUGMENTS,
+    _coarse,
+    _gaussian,
+    _pen,
+    augment_batch,
+    blur,
+    contrast,
+    elastic,
+    low_resolution,
+    random_affine,
+    stroke_width,
+)
 from training.errors import UsageError
 from training.settings import TrainSettings, check_settings
 
@@ -40,7 +53,7 @@ def test_none_is_the_identity_and_the_others_change_every_image():
     torch.manual_seed(1)
     x = _bars()
     assert torch.equal(augment_batch(x, "none"), x)
-    for kind in ("affine", "elastic", "affine+elastic"):
+    for kind in ("affine", "elastic", "affine+elastic", "affine+capture"):
         changed = (augment_batch(x, kind) - x).abs().sum(1) > 0
         assert changed.all(), kind
 
@@ -75,3 +88,54 @@ def test_the_same_seed_gives_the_same_batch():
 def test_an_unknown_kind_is_a_usage_error():
     with pytest.raises(UsageError, match="affine\\+elastic"):
         check_settings(TrainSettings(augment="cutout"))
+
+
+def _width(x: torch.Tensor) -> torch.Tensor:
+    """Mean width in pixels of each bar image (B, 1, 28, 28): ink mass per row over the peak, on the middle rows."""
+    rows = x[:, 0, 8:20]  # (B, 12, 28)
+    return (rows.sum(2) / rows.amax((1, 2)).unsqueeze(1)).mean(1)
+
+
+def test_pen_makes_strokes_thinner_or_thicker_but_keeps_them():
+    torch.manual_seed(5)
+    x = _bars(512).view(-1, 1, 28, 28)
+    out = _pen(x)
+    change = _width(out) - _width(x)  # the bar is 4 px wide
+    assert change.min() < -1.0 and change.max() > 1.5  # up to 2 px thinner (3×3 erosion), 2 px thicker
+    assert (out.amax((1, 2, 3)) > 0.3).all()  # never erased
+
+
+def test_blur_is_a_gaussian_convolution():
+    torch.manual_seed(6)
+    x = torch.rand(4, 1, 28, 28)
+    got = _gaussian(x, (0.8, 0.8))
+    k = torch.exp(-(torch.arange(-3, 4.0) ** 2) / (2 * 0.8**2))
+    k = k / k.sum()
+    reference = F.conv2d(F.conv2d(F.pad(x, (3, 3, 3, 3)), k.view(1, 1, 1, 7)), k.view(1, 1, 7, 1))  # zero padding
+    assert torch.allclose(got, reference, atol=1e-5)
+
+
+def test_low_resolution_is_a_block_average_scaled_back_up():
+    torch.manual_seed(7)
+    x = _bars(4).view(-1, 1, 28, 28)
+    out = _coarse(x, (10, 10))  # the 20-px box at 10 px: the 28-px frame at 14, 2×2 blocks
+    blocks = x.view(4, 1, 14, 2, 14, 2).mean((3, 5))
+    assert torch.allclose(F.interpolate(blocks, size=28, mode="bilinear", align_corners=False), out, atol=1e-6)
+    assert (out[:, 0, 14, 11] > 0).all() and (out[:, 0, 14, 11] < 1).all()  # the bar's edge is blurred
+
+
+def test_contrast_bends_grey_levels_and_keeps_black_and_white():
+    torch.manual_seed(8)
+    x = torch.linspace(0, 1, 28).repeat(64, 1, 28, 1)  # (64, 1, 28, 28), a grey ramp in each row
+    out = contrast(x, p=1.0)
+    assert torch.equal(out[..., 0], x[..., 0]) and torch.allclose(out[..., -1], x[..., -1])
+    middle = out[:, 0, 0, 14] / x[0, 0, 0, 14]
+    assert middle.min() < 0.8 and middle.max() > 1.2  # gamma from 0.5 to 2
+
+
+@pytest.mark.parametrize("step", [stroke_width, blur, low_resolution, contrast])
+def test_each_capture_step_touches_about_its_share_of_the_batch(step):
+    torch.manual_seed(9)
+    x = _bars(1000).view(-1, 1, 28, 28) * 0.5  # grey ink: every step changes every image it is applied to
+    changed = ((step(x, p=0.3) - x).abs().amax((1, 2, 3)) > 1e-6).float().mean()
+    assert 0.3 - 3 * 0.0145 < changed <= 0.3 + 3 * 0.0145  # binomial σ = √(0.3 · 0.7 / 1000) ≈ 1.45 %
