@@ -59,7 +59,8 @@ export function predict(blob, signal, model = null, query = "activations=1&input
 
 /** Send the 28×28 pixels an earlier answer returned (input.pixels) to MODEL: no second decoding or preprocessing. */
 export function predictPixels(pixels, signal, model = null, query = "activations=1") {
-  const body = JSON.stringify({ pixels });
+  // PIXELS are the network's 0–1 inputs (an answer's input.pixels); the JSON "pixels" format is 0–255 intensities
+  const body = JSON.stringify({ pixels: pixels.map((v) => v * 255) });
   const headers = { "Content-Type": "application/json" };
   return request(withModel("/api/predict", model, query), { method: "POST", body, headers, signal });
 }

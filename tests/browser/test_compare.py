@@ -27,8 +27,8 @@ def get(url: str):
 
 
 def post_pixels(url: str, pixels: list[float]):
-    """/api/predict with the 28×28 pixels the page's drawing became (no second preprocessing)."""
-    body = json.dumps({"pixels": pixels}).encode()
+    """/api/predict with the 28×28 pixels the page's drawing became (0–1, sent as 0–255 intensities)."""
+    body = json.dumps({"pixels": [255 * v for v in pixels]}).encode()
     req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(req) as r:
         return json.load(r)
@@ -58,6 +58,9 @@ def test_compare_view_runs_the_drawing_through_every_served_model(zoo_page, watc
     assert len(served) == 4
 
     pixels = zoo_page.evaluate("() => window.digits.prediction.input.pixels")
+    main = zoo_page.evaluate("() => window.digits.prediction.probabilities")
+    default = post_pixels(f"{zoo_url}/api/predict", pixels)  # the drawing's own pixels: the main view's answer
+    assert default["probabilities"] == pytest.approx(main, abs=1e-3)
     for name in served:
         card = zoo_page.locator(f"[data-testid=compare-model][data-model='{name}']")
         assert card.get_attribute("data-state") == "done"
