@@ -5,20 +5,30 @@ mode="auto" (the default), step by step:
  2. Grayscale (ITU-R 601 luma). Transparent pixels become background: they are laid on white when the
     visible pixels are mostly dark (black strokes on a transparent canvas), on black otherwise.
  3. Images wider or taller than WORK_SIDE are box-reduced by an integer factor first (speed, memory).
- 4. Background = median of the 1-pixel border; noise σ = 1.4826 · its median absolute deviation.
+ 4. Background and noise. An evenly lit image (a canvas, a scan, a file): background = median of the 1-pixel
+    border, noise σ = 1.4826 · its median absolute deviation (from the differences of neighbouring border pixels
+    where that leaves no contrast: a scan whose digit crosses the border). A photograph of a page
+    (service/paper.py: the paper, seen through a grey closing that erases the ink, varies along the border by more
+    than 6 %): the page's light is estimated over the whole frame and divided out (ink = 1 − image / light), σ from
+    the MAD over the frame.
  5. Polarity: the ink is whichever extreme lies further from the background; dark ink on light paper is
     inverted so that ink is light on black, as in MNIST.
  6. Levelling: ink = clip((d − 3σ) / (peak − 3σ), 0, 1) with d = pixel − background taken towards the ink,
     so paper → 0 and the ink's peak → 1.
     Less than MIN_CONTRAST between peak and noise floor is 422 ``no_ink`` (blank, uniform and 1×1 images).
- 7. Bounding box of the pixels above INK_THRESHOLD (high enough to ignore JPEG/noise speckle); the crop keeps
-    a margin of 2 output pixels around it so that faint anti-aliased edges survive.
- 8. Longest side scaled to 20 px, aspect ratio kept, anti-aliased (bilinear), peak re-stretched to 1.
- 9. Pasted into 28×28 with its centre of mass on pixel (14, 14) (integer shift, clipped at the edges).
+ 7. Paper lines: three or more thin straight lines across most of the frame, near-horizontal or near-vertical
+    (ruled or squared paper), are erased where they are no darker than the printed line itself.
+ 8. The digit: connected components of the ink above FAINT_THRESHOLD that reach INK_THRESHOLD somewhere; specks
+    (under 1.5 % of the strongest component) and components far from it are left out, and in photographs so is
+    whatever touches the frame (shadows, the ends of lines). Everything else in the image is blanked. The crop is
+    the digit's bounding box above INK_THRESHOLD with a margin of 2 output pixels, so faint anti-aliased edges
+    survive.
+ 9. Longest side scaled to 20 px, aspect ratio kept, anti-aliased (bilinear), peak re-stretched to 1.
+10. Pasted into 28×28 with its centre of mass on pixel (14, 14) (integer shift, clipped at the edges).
 
-Already in MNIST's format — 28×28, light ink on an exactly black border with no noise — images skip steps 7–9:
+Already in MNIST's format — 28×28, light ink on an exactly black border with no noise — images skip steps 7–10:
 they are only levelled (peak → 1), so MNIST's own digits come out unchanged (≤ 1/255 off, where their peak is
-254). Steps 7–9 alone would already be no-ops on 99.5 % of MNIST (20-pixel box, centre of mass within ±0.5 px
+254). Steps 7–10 alone would already be no-ops on 99.5 % of MNIST (20-pixel box, centre of mass within ±0.5 px
 of (14, 14)); the rule keeps the rest (digits cut by the frame, off-centre ones) as they were.
 
 mode="raw": grayscale (transparency as above), resized to 28×28 without keeping the aspect ratio if it is
@@ -27,7 +37,9 @@ another size, scaled to [0, 1]; no inversion, levelling or cropping, and blank i
 
 The report (JSON): mode; inverted; original_size [w, h] as uploaded; bbox [x0, y0, x1, y1] of the ink in the
 upright image's pixels (null in raw mode); scale (output pixels per upright input pixel); com_shift [dx, dy]
-(output pixels moved from box-centred to mass-centred placement); frames (in the file); exif_rotated.
+(output pixels moved from box-centred to mass-centred placement); frames (in the file); exif_rotated; and in auto
+mode background_removed (bool: step 4 divided a photograph's uneven light out), lines_removed (int: paper lines
+found and erased in step 7) and components_kept (int: connected components that make the digit in step 8).
 """
 
 from __future__ import annotations
@@ -36,10 +48,12 @@ from dataclasses import dataclass, field
 from math import ceil
 from typing import NamedTuple
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
 from model.config import DIGIT_BOX, DIGIT_CENTRE, INPUT_SIDE
+from service import paper
 from service.decode import MAX_PIXELS, open_image
 from service.errors import ApiError
 from service.png import png_data_url
@@ -48,6 +62,7 @@ MODES = ("auto", "raw")
 BOX, CENTRE = DIGIT_BOX, DIGIT_CENTRE  # MNIST's framing: the longest side in 20 px, mass centred on (14, 14)
 WORK_SIDE = 1024  # larger images are reduced to at most this side before any float work
 INK_THRESHOLD = 0.3  # levelled value that counts as ink for the bounding box
+FAINT_THRESHOLD = 0.15  # … and, joined to such ink, as part of the digit
 MIN_CONTRAST = 0.08  # ink peak above the noise floor, in full-scale units, below which there is no ink
 NOISE_K = 3.0  # noise floor = NOISE_K · σ of the border
 RESAMPLE = Image.Resampling.BILINEAR  # Pillow widens the kernel when shrinking: anti-aliased
@@ -144,26 +159,41 @@ class Ink(NamedTuple):
     """Ink as light on black in the image's own units, with the levels that map it to [0, 1]."""
 
     pixels: np.ndarray  # (H, W), > 0 where there is ink
-    paper: float  # background level in the original polarity
+    paper: float  # background level in the original polarity (0 where the page's light was divided out)
     floor: float  # noise floor
     peak: float
     inverted: bool
+    uneven: bool  # the page's light was uneven and has been divided out (paper.flatten)
 
 
 def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
-    """Polarity, levelling, crop, 20-px fit and centring by mass (steps 4–9)."""
+    """Polarity, levelling (the page's light divided out of photos), paper lines, the digit's components, crop,
+    20-px fit and centring by mass (steps 4–10)."""
     ink = _ink(gray)
-    report["inverted"] = ink.inverted
-    y0, y1, x0, x1 = _bbox(ink.pixels > ink.floor + INK_THRESHOLD * (ink.peak - ink.floor))
-    report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=1.0, com_shift=[0, 0])
+    report.update(inverted=ink.inverted, background_removed=ink.uneven, lines_removed=0, components_kept=1)
     if _is_mnist_format(gray, ink):
+        y0, y1, x0, x1 = _bbox(ink.pixels > ink.floor + INK_THRESHOLD * (ink.peak - ink.floor))
+        report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=1.0, com_shift=[0, 0])
         return _level(ink.pixels, ink.floor, ink.peak)
+    pixels, report["lines_removed"] = paper.remove_lines(ink.pixels, ink.floor)
+    low, high = (ink.floor + share * (ink.peak - ink.floor) for share in (FAINT_THRESHOLD, INK_THRESHOLD))
+    digit, report["components_kept"] = paper.pick_digit(pixels, low, high, ink.uneven)
+    if not digit.any():
+        raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
+    y0, y1, x0, x1 = _bbox(digit & (pixels > high))
     scale = BOX / max(y1 - y0, x1 - x0)
-    m = 2 * ceil(1 / scale)  # keep 2 output pixels of faint edge around the box
-    crop = ink.pixels[max(y0 - m, 0) : y1 + m, max(x0 - m, 0) : x1 + m]
-    pixels, report["com_shift"] = _centre(_fit(_level(crop, ink.floor, ink.peak), scale))
-    report["scale"] = scale / factor
+    m = 2 * ceil(1 / scale)  # keep 2 output pixels of faint edge around the digit
+    window = (slice(max(y0 - m, 0), y1 + m), slice(max(x0 - m, 0), x1 + m))
+    crop = np.where(_grow(digit[window], m), pixels[window], 0)  # other components and specks left out
+    peak = float(crop.max())
+    pixels, report["com_shift"] = _centre(_fit(_level(crop, ink.floor, peak), scale))
+    report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=scale / factor)
     return pixels
+
+
+def _grow(mask: np.ndarray, m: int) -> np.ndarray:
+    """The mask widened by m pixels (a square neighbourhood)."""
+    return cv2.dilate(mask.astype(np.uint8), np.ones((2 * m + 1, 2 * m + 1), np.uint8)) > 0
 
 
 def _is_mnist_format(gray: np.ndarray, ink: Ink) -> bool:
@@ -172,17 +202,52 @@ def _is_mnist_format(gray: np.ndarray, ink: Ink) -> bool:
 
 
 def _ink(gray: np.ndarray) -> Ink:
-    """Find the background and the noise on the border, the ink's polarity and its peak."""
+    """Find the background and the noise, the ink's polarity and its peak: on the border of an evenly lit image,
+    over the whole frame (paper.flatten) of a photograph."""
     border = np.sort(np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]]))
-    paper = float(border[len(border) // 2])  # median
-    noise = 1.4826 * float(np.sort(np.abs(border - paper))[len(border) // 2])  # σ from the MAD
+    paper_level = float(border[len(border) // 2])  # median
+    noise = 1.4826 * float(np.sort(np.abs(border - paper_level))[len(border) // 2])  # σ from the MAD
     lo, hi = float(gray.min()), float(gray.max())
-    inverted = paper - lo > hi - paper
-    pixels = paper - gray if inverted else gray - paper  # (H, W), ink > 0
-    floor, peak = NOISE_K * noise, max(paper - lo, hi - paper)
+    inverted = paper_level - lo > hi - paper_level
+    if min(gray.shape) >= paper.MIN_PAGE_SIDE:
+        dark = _dark_on_light(gray)
+        page = paper.flatten(gray, dark)
+        if page.uneven:
+            return _photo_ink(page.ink, dark)
+    pixels = paper_level - gray if inverted else gray - paper_level  # (H, W), ink > 0
+    floor, peak = NOISE_K * noise, max(paper_level - lo, hi - paper_level)
+    if (
+        peak - floor < MIN_CONTRAST and min(gray.shape) > 2
+    ):  # a digit filling a scan crosses the border: σ from neighbours' differences
+        floor = min(floor, NOISE_K * 1.4826 * float(np.median(np.abs(np.diff(_border_ring(gray))))) / np.sqrt(2))
+    _check_contrast(floor, peak)
+    return Ink(pixels, paper_level, floor, peak, inverted, False)
+
+
+def _border_ring(gray: np.ndarray) -> np.ndarray:
+    """The 1-pixel border in order around the image (neighbours stay neighbours)."""
+    return np.concatenate([gray[0], gray[1:, -1], gray[-1, -2::-1], gray[-2:0:-1, 0]])
+
+
+def _dark_on_light(gray: np.ndarray) -> bool:
+    """Polarity judged on the whole frame: is the darkest ink further from the median than the lightest?"""
+    lo, mid, hi = np.percentile(gray, [0.1, 50, 99.9])
+    return bool(mid - lo > hi - mid)
+
+
+def _photo_ink(pixels: np.ndarray, inverted: bool) -> Ink:
+    """Levels of a flattened page: noise from the median absolute deviation over the frame, which is mostly paper."""
+    mid = float(np.median(pixels))
+    noise = 1.4826 * float(np.median(np.abs(pixels - mid)))
+    floor, peak = mid + NOISE_K * noise, float(pixels.max())
+    _check_contrast(floor, peak)
+    return Ink(pixels, 0.0, floor, peak, inverted, True)
+
+
+def _check_contrast(floor: float, peak: float) -> None:
+    """422 when nothing stands out from the noise."""
     if peak - floor < MIN_CONTRAST:
         raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
-    return Ink(pixels, paper, floor, peak, inverted)
 
 
 def _level(ink: np.ndarray, floor: float, peak: float) -> np.ndarray:

@@ -279,7 +279,11 @@ def test_report_is_json_and_png_data_url_round_trips(digits):
     digit, _ = digits[0]
     got = preprocess(encode(drawing(digit), "PNG"))
     report = json.loads(json.dumps(got.report))
-    assert set(report) == {"mode", "inverted", "original_size", "bbox", "scale", "com_shift", "frames", "exif_rotated"}
+    assert set(report) == {
+        "mode", "inverted", "original_size", "bbox", "scale", "com_shift", "frames", "exif_rotated",
+        "background_removed", "lines_removed", "components_kept",
+    }  # fmt: skip
+    assert (report["background_removed"], report["lines_removed"], report["components_kept"]) == (False, 0, 1)
     assert report["original_size"] == [SIDE, SIDE] and report["mode"] == "auto"
     assert report["scale"] == pytest.approx(
         20 / max(report["bbox"][2] - report["bbox"][0], report["bbox"][3] - report["bbox"][1])
@@ -294,6 +298,46 @@ def test_normalize_takes_an_image(digits):
     digit, _ = digits[0]
     img = drawing(digit)
     np.testing.assert_array_equal(normalize(img).pixels, preprocess(encode(img, "PNG")).pixels)
+
+
+# ---------- photographs of paper ----------
+
+
+def photo(digit: np.ndarray | None, lines: bool = True, shadow: bool = False) -> bytes:
+    """A 960×720 JPEG of white paper lit from the top-left corner (35 % darker at the far corner), with blue ruled
+    lines, the digit written dark in its middle (or nothing), optionally a hand's shadow over the left edge."""
+    h, w = 720, 960
+    ys, xs = np.mgrid[0:h, 0:w]
+    light = 1 - 0.35 * np.hypot(ys, xs) / np.hypot(h, w)
+    page = np.full((h, w, 3), 235.0)
+    if lines:
+        page[20::48, :] = (150, 180, 230)  # a 2-px light-blue line every 48 px
+        page[21::48, :] = (150, 180, 230)
+    if digit is not None:
+        ink = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC), np.float32) / 255
+        page[220:500, 340:620] = page[220:500, 340:620] * (1 - ink[..., None]) + 30 * ink[..., None]
+    if shadow:
+        light[:, :120] *= 0.55
+    rgb = page * light[..., None] + np.random.default_rng(0).normal(0, 4, page.shape)
+    return encode(Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)), "JPEG", quality=75)
+
+
+@pytest.mark.parametrize("shadow", [False, True], ids=["lit", "shadow-at-border"])
+def test_photo_of_ruled_paper_reads_the_digit(digits, model, shadow):
+    for digit, label in digits:
+        got = preprocess(photo(digit, shadow=shadow))
+        report = got.report
+        assert report["background_removed"] is True and report["lines_removed"] >= 3, report
+        x0, y0, x1, y1 = report["bbox"]
+        assert 330 <= x0 < x1 <= 630 and 210 <= y0 < y1 <= 510  # the digit's box, not the page's lines or shadow
+        assert predict(model, got.pixels) == label, report
+        reference = preprocess(encode(drawing(digit), "PNG")).pixels
+        assert np.abs(got.pixels - reference).mean() < 0.06  # the same input as a clean drawing, give or take
+
+
+def test_a_photo_of_blank_ruled_paper_has_no_ink():
+    err = api_error(photo(None))
+    assert (err.status, err.code) == (422, "no_ink")
 
 
 # ---------- errors ----------
