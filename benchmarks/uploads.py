@@ -1,0 +1,140 @@
+"""Accuracy on real uploads, kind by kind: what the service answers for photos, scans, pens, canvases and clean files.
+
+    python benchmarks/uploads.py                                      # artifacts/model.safetensors
+    python benchmarks/uploads.py A.safetensors B.safetensors --per-kind 100 --seed 1
+
+Every upload goes through service.preprocess and the service's Predictor (probabilities and out-of-distribution
+checks, as /api/predict judges `uncertain`). Sets, all made from MNIST *test* digits:
+  * captures (tests/captures.py): phone photos of plain, ruled and squared paper, a small digit in a big frame,
+    low-resolution scans (8×8, 12×12, 16×16 scaled up), thin and thick pens; PER_KIND of each;
+  * realistic (tests/realistic.py): canvas-like uploads (canvases, RGBA exports, off-centre PNGs, grey JPEGs, …);
+  * mnist-png: 1,000 MNIST test digits as PNG files; printed: the ten digits typeset in Pillow's font, 12 ways.
+Per kind: accuracy, 422 answers, share flagged uncertain, and the accuracy of the answers given without the flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO)]
+
+from benchmarks.common import machine, report, table  # noqa: E402
+from model import load_weights  # noqa: E402
+from service.errors import ApiError  # noqa: E402
+from service.inference import Predictor  # noqa: E402
+from service.ood import load_ood  # noqa: E402
+from service.preprocess import preprocess  # noqa: E402
+from tests.captures import build_capture_set  # noqa: E402
+from tests.realistic import build_realistic_set  # noqa: E402
+from training.data import load_mnist, resolve_root  # noqa: E402
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def printed() -> list[tuple[bytes, int, str]]:
+    """The digits 0-9 in Pillow's bundled font: 3 sizes × 2 pen weights × 2 polarities."""
+    out = []
+    for size in (60, 120, 200):
+        for stroke in (0, size // 30):
+            for dark in (True, False):
+                for digit in range(10):
+                    img = Image.new("L", (size * 2, size * 2), 255 if dark else 0)
+                    font = ImageFont.load_default(size=size)
+                    ink = 0 if dark else 255
+                    ImageDraw.Draw(img).text((size, size), str(digit), fill=ink, font=font, anchor="mm",
+                                             stroke_width=stroke, stroke_fill=ink)  # fmt: skip
+                    out.append((_png(img), digit, "printed"))
+    return out
+
+
+def uploads(mnist, per_kind: int, seed: int) -> list[tuple[bytes, int, str, str]]:
+    """(bytes, label, kind, set) for every set."""
+    x, y = mnist.test_x.numpy(), mnist.test_y.numpy()
+    sets = {
+        "captures": build_capture_set(x, y, per_kind=per_kind, seed=seed),
+        "realistic": build_realistic_set(x, y, n=350, seed=seed),
+        "clean": [(_png(Image.fromarray(d)), int(label), "mnist_png") for d, label in zip(x[:1000], y[:1000])]
+        + printed(),
+    }
+    return [(data, label, kind, name) for name, items in sets.items() for data, label, kind in items]
+
+
+def predictor(weights: Path) -> Predictor:
+    """The service's Predictor for these weights, with their out-of-distribution checks."""
+    model, info = load_weights(weights)
+    return Predictor(model, ood=load_ood(weights, model, info["sha256"]))
+
+
+def measure(weights: Path, items: list[tuple[bytes, int, str, str]]) -> dict[str, dict]:
+    """Per kind: n, correct, refused (422), flagged, correct among the unflagged."""
+    pixels, keep, refused = [], [], defaultdict(int)
+    for i, (data, _, kind, _) in enumerate(items):
+        try:
+            pixels.append(preprocess(data).pixels)
+            keep.append(i)
+        except ApiError as err:
+            assert err.status == 422, err
+            refused[kind] += 1
+    pred = predictor(weights).predict(np.stack(pixels))
+    rows: dict[str, dict] = {}
+    for i, digit, unsure in zip(keep, pred.digits, pred.uncertain):
+        _, label, kind, name = items[i]
+        r = rows.setdefault(kind, {"set": name, "n": 0, "correct": 0, "flagged": 0, "sure_correct": 0})
+        r["n"] += 1
+        r["correct"] += int(digit == label)
+        r["flagged"] += int(unsure)
+        r["sure_correct"] += int(digit == label and not unsure)
+    for kind, r in rows.items():
+        r["refused"] = refused[kind]
+        r["n"] += refused[kind]  # a 422 counts as a wrong answer
+    return rows
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.1f} %" if b else "–"
+
+
+def markdown(weights: Path, rows: dict[str, dict]) -> str:
+    lines = [
+        (
+            k,
+            r["set"],
+            r["n"],
+            _pct(r["correct"], r["n"]),
+            r["refused"],
+            _pct(r["flagged"], r["n"]),
+            _pct(r["sure_correct"], r["n"] - r["refused"] - r["flagged"]),
+        )  # fmt: skip
+        for k, r in rows.items()
+    ]
+    head = ("kind", "set", "n", "correct", "422", "flagged uncertain", "correct when not flagged")
+    return f"**{weights}**\n\n" + table(head, lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("weights", type=Path, nargs="*", default=[REPO / "artifacts" / "model.safetensors"])
+    p.add_argument("--per-kind", type=int, default=100, help="captures of each kind (default: 100)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the sets (default 1; the tests use 0)")
+    args = p.parse_args(argv)
+    items = uploads(load_mnist(resolve_root(None)), args.per_kind, args.seed)
+    results = {str(w): measure(w, items) for w in args.weights}
+    md = "\n\n".join(markdown(Path(w), rows) for w, rows in results.items())
+    report("uploads", argv, machine(), md, results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
