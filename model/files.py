@@ -7,6 +7,7 @@ apart; ``atomic_write_bytes`` is how every one of them is written, so a crash ne
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -22,6 +23,15 @@ HISTORY = "history.safetensors"  # weight snapshots taken during training (the t
 def beside(weights_path: str | os.PathLike, name: str) -> Path:
     """The path of one of the files above, next to a weights file."""
     return Path(weights_path).parent / name
+
+
+def safetensors_metadata(data: bytes) -> dict[str, str]:
+    """The __metadata__ of a safetensors file's bytes, from its header alone (ValueError for a bad header)."""
+    header_len = int.from_bytes(data[:8], "little")
+    meta = json.loads(data[8 : 8 + header_len]).get("__metadata__") or {}
+    if not isinstance(meta, dict):
+        raise ValueError("__metadata__ is not an object")
+    return meta
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -27,8 +27,8 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from model.config import MLPConfig
-from model.files import atomic_write_bytes
-from model.weights import WeightsError
+from model.files import atomic_write_bytes, safetensors_metadata
+from model.weights import WeightsError, config_from
 
 FORMAT = "digits-history/1"
 SNAPSHOT_KEYS = ("step", "epoch", "seen_images", "loss", "val_accuracy")
@@ -114,19 +114,17 @@ def read_history(path: str | os.PathLike) -> tuple[list[dict[str, Any]], Snapsho
         raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
     if meta.get("format") != FORMAT:
         raise WeightsError(f"{path}: not a digits history file (format {meta.get('format')!r}, expected {FORMAT!r})")
+    config = config_from(path, meta)
     try:
-        config = MLPConfig.from_dict(json.loads(meta["config"]))
         snapshots = json.loads(meta["snapshots"])
     except (KeyError, ValueError, TypeError) as exc:
-        raise WeightsError(f"{path}: invalid metadata ({exc})") from None
+        raise WeightsError(f"{path}: invalid snapshots in metadata ({exc})") from None
     _check(path, snapshots, tensors)
     return snapshots, SnapshotStates(config, tensors, len(snapshots))
 
 
 def _load(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    header_len = int.from_bytes(data[:8], "little")
-    meta = json.loads(data[8 : 8 + header_len]).get("__metadata__") or {}
-    return st_load(data), meta
+    return st_load(data), safetensors_metadata(data)
 
 
 def _check(path: Path, snapshots: Any, tensors: dict[str, torch.Tensor]) -> None:

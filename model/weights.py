@@ -16,7 +16,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from model.config import MLPConfig
-from model.files import atomic_write_bytes
+from model.files import atomic_write_bytes, safetensors_metadata
 from model.mlp import MLP
 
 FORMAT = "digits-mlp/1"
@@ -81,8 +81,7 @@ def _read_file(path: Path) -> bytes:
 
 def _read_metadata(path: Path, data: bytes) -> dict[str, str]:
     try:
-        header_len = int.from_bytes(data[:8], "little")
-        meta = json.loads(data[8 : 8 + header_len]).get("__metadata__") or {}
+        meta = safetensors_metadata(data)
     except (ValueError, UnicodeDecodeError, AttributeError):
         raise WeightsError(f"{path}: not a safetensors file (bad header)") from None
     if meta.get("format") != FORMAT:
@@ -103,15 +102,23 @@ def load_weights(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         raise WeightsError(f"{path}: truncated or corrupt weights file ({exc})") from None
     if _checksum(tensors, meta.get("config", ""), meta.get("provenance", "")) != meta.get("checksum"):
         raise WeightsError(f"{path}: checksum mismatch: the weights or their metadata were altered after saving")
+    config = config_from(path, meta)
     try:
-        config = MLPConfig.from_dict(json.loads(meta["config"]))
         provenance = json.loads(meta["provenance"])
     except (KeyError, ValueError, TypeError) as exc:
-        raise WeightsError(f"{path}: invalid config in metadata ({exc})") from None
+        raise WeightsError(f"{path}: invalid provenance in metadata ({exc})") from None
     model = MLP(config)
     _load_state(path, model, tensors)
     info = {"config": config.to_dict(), "provenance": provenance, "sha256": hashlib.sha256(data).hexdigest()}
     return model.to(device).eval(), info
+
+
+def config_from(path: Path, meta: dict[str, str]) -> MLPConfig:
+    """The network's config stored in a file's metadata; WeightsError naming the file when it is missing or invalid."""
+    try:
+        return MLPConfig.from_dict(json.loads(meta["config"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise WeightsError(f"{path}: invalid config in metadata ({exc})") from None
 
 
 def _load_state(path: Path, model: MLP, tensors: dict[str, torch.Tensor]) -> None:

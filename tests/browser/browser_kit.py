@@ -145,3 +145,16 @@ def prediction(page, timeout: float = 10_000) -> str:
         timeout=timeout,
     )
     return page.locator("[data-testid=prediction]").text_content()
+
+
+def open_page(browser, url: str, watch, *ready: str):
+    """A fresh page on URL, watched for console errors, failed requests and foreign hosts, once READY selectors
+    are there; closed after the test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    watch.attach(page)
+    page.goto(url + "/")
+    for selector in ready:
+        page.wait_for_selector(selector)
+    yield page
+    context.close()

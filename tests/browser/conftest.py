@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from browser_kit import CHROMIUM, Watch, launch, serve
+from browser_kit import CHROMIUM, Watch, launch, open_page, serve
 
 from model import MLP, MLPConfig, save_weights
 
@@ -72,24 +72,17 @@ def watch():
 
 @pytest.fixture
 def page(browser, base_url, watch):
-    """A fresh page on the app, watched for console errors, failed requests and foreign hosts."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    watch.attach(page)
-    page.goto(base_url + "/")
-    page.wait_for_selector("[data-testid=neuron][data-layer=hidden1]")
-    yield page
-    context.close()
+    """The page on the app around the trained model, once its neurons are drawn."""
+    yield from open_page(browser, base_url, watch, "[data-testid=neuron][data-layer=hidden1]")
 
 
 @pytest.fixture
 def zoo_page(browser, zoo_url, watch):
     """A fresh page on the app serving several models, once its model picker lists them."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    watch.attach(page)
-    page.goto(zoo_url + "/")
-    page.wait_for_selector("[data-testid=model-picker][data-ready=true]")
-    page.wait_for_selector("[data-testid=neuron][data-layer=hidden1]")
-    yield page
-    context.close()
+    yield from open_page(
+        browser,
+        zoo_url,
+        watch,
+        "[data-testid=model-picker][data-ready=true]",
+        "[data-testid=neuron][data-layer=hidden1]",
+    )

@@ -13,7 +13,7 @@ import urllib.request
 import numpy as np
 import pytest
 import torch
-from browser_kit import draw_seven, prediction, serve
+from browser_kit import draw_seven, open_page, prediction, serve
 
 from model import MLP, MLPConfig, save_weights
 from model.files import HISTORY
@@ -58,14 +58,9 @@ def lessons_url(tmp_path_factory):
 
 @pytest.fixture
 def lessons_page(browser, lessons_url, watch):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    watch.attach(page)
-    page.goto(lessons_url + "/")
-    page.wait_for_selector("[data-testid=neuron][data-layer=hidden1]")
-    page.wait_for_selector("#timeline-card:not([hidden])")
-    yield page
-    context.close()
+    yield from open_page(
+        browser, lessons_url, watch, "[data-testid=neuron][data-layer=hidden1]", "#timeline-card:not([hidden])"
+    )
 
 
 def api(url: str, path: str, pixels=None):
