@@ -3,8 +3,8 @@
 //
 // One request per model, all sent at once, each carrying the 28×28 pixels the picked model's answer returned
 // (input.pixels) rather than the drawing: the server then decodes and preprocesses the drawing once, not once per
-// model. Measured in Chromium against gunicorn (benchmarks/compare_requests.py, docs/zoo.md): about 4× faster than
-// sending the PNG to every model at once, which in turn beats one request after the other.
+// model. Measured in Chromium against gunicorn with the zoo's 13 models (benchmarks/compare_requests.py,
+// docs/zoo.md): 148 ms median, against 326 ms for the PNG to every model at once and 355 ms one after the other.
 
 import { predictPixels } from "./api.js";
 import { Network } from "./network.js";
@@ -22,13 +22,14 @@ export const INACTIVE = {
   maxout: { label: "never: maxout has no flat part", test: () => false },
 };
 
-/** Groups in the order shown; a model that differs in more than one way (or in width) goes to "other". */
+/** Groups in the order shown (the zoo's small groups first fill a row beside the reference); a model that differs
+ *  in more than one way (or in width) goes to "other". */
 const GROUPS = {
   reference: ["Reference", "the network every other one changes one choice of"],
-  activation: ["Activation function", "the same network with another f(z): where do its neurons sit on the curve?"],
   init: ["Initialisation", "how the weights started: He, Xavier (Glorot) or a plain normal with σ = 0.01"],
-  regularisation: ["Regularisation", "dropout while training, and batch normalisation between z and f"],
   depth: ["Depth", "one hidden layer or more"],
+  activation: ["Activation function", "the same network with another f(z): where do its neurons sit on the curve?"],
+  regularisation: ["Regularisation", "dropout while training, and batch normalisation between z and f"],
   other: ["Other differences", "more than one choice changed, or the width"],
 };
 
@@ -197,7 +198,7 @@ export class Compare {
     }
     this.root.replaceChildren(...[...groups].filter(([, cards]) => cards.length).map(([g, cards]) => el(
       "section",
-      { className: "cmp-group", data: { group: g } },
+      { className: "cmp-group", data: { group: g }, style: `--n: ${cards.length}` },
       el("h3", {}, GROUPS[g][0]),
       el("p", { className: "muted cmp-why" }, GROUPS[g][1]),
       el("div", { className: "cmp-cards" }, ...cards.map((c) => c.root)),

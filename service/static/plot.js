@@ -77,7 +77,7 @@ export function plotActivationPoints(root, f, series, label) {
   series.forEach((s, k) => {
     const dots = el("g", { class: `dots dots-${k}` });
     s.z.forEach((z, i) => dots.append(el("circle", { cx: x(z).toFixed(1), cy: y(s.a[i]).toFixed(1), r: 3 })));
-    svg.append(dots);
+    svg.insertBefore(dots, svg.querySelector(".curve")); // the curve stays visible on top of its dots
   });
   svg.dataset.points = zs.length;
   root.replaceChildren(svg);
