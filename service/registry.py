@@ -126,7 +126,8 @@ class Registry:
         try:
             handler = ModelHandler.from_weights(path, name, self.config)
         except (WeightsError, OSError) as exc:  # OSError: the file went away while it was read
-            log.warning("model %s: %s", name, exc)
+            if old is not None or not default:  # a default that never loaded stops start-up with this one line
+                log.warning("model %s: %s", name, exc)
             if old is None:
                 return Entry(name, path, sig, None, "failed", str(exc), default)
             return replace(old, signature=sig, state="failed", reason=f"{exc} (still serving the previous weights)")
