@@ -15,6 +15,16 @@ from service.registry import Registry
 from service.respond import prediction_dicts
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+ARCHITECTURE_FIELDS = (
+    "hidden",
+    "activation",
+    "init",
+    "dropout",
+    "batch_norm",
+    "leaky_alpha",
+    "elu_alpha",
+    "maxout_pieces",
+)
 MAX_SNAPSHOT = 100_000  # beyond any timeline; the real range is in the 404
 
 
@@ -71,8 +81,7 @@ def model_summary(entry) -> dict:
     arch = doc["architecture"]
     return row | {
         "version": entry.version,
-        "architecture": {k: arch["config"][k] for k in ("hidden", "activation", "init", "dropout", "batch_norm")}
-        | {"layer_sizes": arch["layer_sizes"]},
+        "architecture": {k: arch["config"][k] for k in ARCHITECTURE_FIELDS} | {"layer_sizes": arch["layer_sizes"]},
         "parameters": arch["parameters"],
         "test_accuracy": doc["training"].get("test_accuracy"),
         "sha256": doc["weights"]["sha256"],

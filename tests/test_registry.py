@@ -66,6 +66,7 @@ def test_models_lists_the_default_first_then_the_folder(zoo_client, folder):
     assert sigmoid["state"] == "ready" and sigmoid["default"] is False and sigmoid["test_accuracy"] == 0.3
     assert sigmoid["history"] is False  # no history.safetensors beside it
     assert sigmoid["architecture"]["activation"] == "sigmoid" and sigmoid["architecture"]["hidden"] == [8]
+    assert sigmoid["architecture"]["leaky_alpha"] == 0.01 and sigmoid["architecture"]["maxout_pieces"] == 2
     assert sigmoid["parameters"] == 784 * 8 + 8 + 8 * 10 + 10
     digest = __import__("hashlib").sha256((folder / "sigmoid" / WEIGHTS).read_bytes()).hexdigest()
     assert sigmoid["sha256"] == digest and sigmoid["version"] == digest[:12]
