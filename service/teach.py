@@ -4,7 +4,8 @@ For a batch of one and the cross-entropy L of target digit t, backpropagation gi
 δ = ∂L/∂z: at the output δ_k = p_k − y_k, below it δ_j = Σ_k W_kj δ_k · f'(z_j). The weights' gradient is
 ∂L/∂W = δ ⊗ (the layer's input) and the biases' is δ itself, which is how δ is read here: the gradient of each
 layer's bias (for maxout, the winning piece's; the others get none). The step is taken on a copy, in eval mode
-(no dropout; batch norm with its running statistics): the served network never changes.
+(no dropout; batch norm with its running statistics): the served network never changes. The same gradients give
+the loss after one step for a range of learning rates (service/lr_sweep.py), to show what too large a step does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 
 from model import INPUT_SIDE, MLP
 from service.json_provider import rounded
+from service.lr_sweep import Step, lr_sweep
 
 
 @dataclass(frozen=True)
@@ -30,21 +32,19 @@ class Lesson:
 
 
 def teach(model: MLP, x: np.ndarray, lesson: Lesson) -> dict:
-    """Loss, per-layer δ and gradient norms, and the probabilities before and after one SGD step on a copy."""
+    """Loss, per-layer δ and gradient norms, the probabilities before and after one SGD step, and a sweep of η."""
     net = copy.deepcopy(model).eval()
     inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).reshape(1, -1)  # (1, 784)
     target = torch.tensor([lesson.target])
     logits = net(inputs)  # (1, 10)
     loss = F.cross_entropy(logits, target)
-    linears = [*net.hidden, net.output]
-    grads = torch.autograd.grad(loss, [p for layer in linears for p in (layer.weight, layer.bias)])
+    stepped = [p for layer in [*net.hidden, net.output] for p in (layer.weight, layer.bias)]
+    grads = torch.autograd.grad(loss, stepped)
     weight_grads, bias_grads = grads[0::2], grads[1::2]
     before = torch.softmax(logits.detach(), dim=1)[0]
-    with torch.no_grad():
-        for layer, gw, gb in zip(linears, weight_grads, bias_grads):
-            layer.weight -= lesson.lr * gw
-            layer.bias -= lesson.lr * gb
-        after_logits = net(inputs)
+    names = {p: name for name, p in net.named_parameters()}  # tensors hash by identity
+    step = Step(net, inputs, target, {names[p]: g for p, g in zip(stepped, grads)})
+    after_logits = step.logits_after(lesson.lr)
     answer = {
         "target": lesson.target,
         "lr": lesson.lr,
@@ -56,6 +56,7 @@ def teach(model: MLP, x: np.ndarray, lesson: Lesson) -> dict:
             _layer(name, model, pos, gw, gb)
             for pos, (name, gw, gb) in enumerate(zip(model.layer_names, weight_grads, bias_grads))
         ],
+        "lr_sweep": lr_sweep(step, lesson.lr),
     }
     if lesson.neuron is not None:
         answer["neuron"] = _neuron(model, lesson.neuron, weight_grads, bias_grads)

@@ -40,6 +40,24 @@ def post(client, path: str):
     return response.get_json()
 
 
+def gradients(net: dict[str, np.ndarray], target: int) -> dict[str, np.ndarray]:
+    """∂L/∂w of every weight and bias for the cross-entropy of target: δ_out = p − y, δ_j = Σ_k W_kj δ_k f'(z_j)."""
+    z1, a1, p = forward(net)
+    delta_out = p - np.eye(10)[target]
+    delta_hidden = net["output.weight"].T @ delta_out * (z1 > 0)
+    return {
+        "output.weight": np.outer(delta_out, a1),
+        "output.bias": delta_out,
+        "hidden.0.weight": np.outer(delta_hidden, X),
+        "hidden.0.bias": delta_hidden,
+    }
+
+
+def step_by_hand(net: dict[str, np.ndarray], target: int, lr: float) -> dict[str, np.ndarray]:
+    """The network after one SGD step: w − η·g for every weight and bias."""
+    return {name: net[name] - lr * g for name, g in gradients(net, target).items()}
+
+
 def test_one_step_matches_backprop_by_hand(client, net):
     target, lr = 3, 0.5
     z1, a1, p = forward(net)
@@ -53,13 +71,26 @@ def test_one_step_matches_backprop_by_hand(client, net):
     np.testing.assert_allclose(out["neuron"]["weight_gradient"], (p[7] - y[7]) * a1, atol=1e-6)  # (p_k − y_k)·a_j
     norms = np.linalg.norm(np.outer(delta_hidden, X), axis=1)
     np.testing.assert_allclose(out["layers"][0]["gradient_norm"], norms, atol=1e-5)
-    stepped = dict(net)  # w − η·g for every weight and bias, then the forward pass again
-    stepped["output.weight"] = net["output.weight"] - lr * np.outer(p - y, a1)
-    stepped["output.bias"] = net["output.bias"] - lr * (p - y)
-    stepped["hidden.0.weight"] = net["hidden.0.weight"] - lr * np.outer(delta_hidden, X)
-    stepped["hidden.0.bias"] = net["hidden.0.bias"] - lr * delta_hidden
+    stepped = step_by_hand(net, target, lr)
     np.testing.assert_allclose(out["probabilities_after"], forward(stepped)[2], atol=1e-5)
     assert out["loss_after"] == pytest.approx(loss(stepped, target), abs=1e-4)
+
+
+def test_lr_sweep_is_one_step_by_hand_per_learning_rate(client, net):
+    target, lr = 6, 0.05  # not on the grid: the sweep puts it in its place
+    out = post(client, f"/api/teach?target={target}&lr={lr}")
+    sweep = {point["lr"]: point for point in out["lr_sweep"]}
+    lrs = [point["lr"] for point in out["lr_sweep"]]
+    assert lrs == sorted(lrs) and len(lrs) == 14 and lrs[0] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(1e3)
+    assert sweep[lr]["loss_after"] == out["loss_after"]  # the answer's step is the sweep's step at lr
+    assert sweep[lr]["p_target_after"] == out["probabilities_after"][target]
+    g = gradients(net, target)
+    size = np.sqrt(sum(np.sum(v**2) for v in g.values()) / sum(np.sum(net[n] ** 2) for n in g))  # ‖g‖ / ‖w‖
+    for eta in (0.001, 0.01, 0.1, 10.0):  # each from the network before any step, float64 by hand
+        stepped = step_by_hand(net, target, eta)
+        assert sweep[eta]["loss_after"] == pytest.approx(loss(stepped, target), rel=1e-4, abs=1e-5)
+        assert sweep[eta]["p_target_after"] == pytest.approx(forward(stepped)[2][target], abs=1e-5)
+        assert sweep[eta]["weight_change"] == pytest.approx(eta * size, rel=1e-6)
 
 
 def test_weight_gradients_match_finite_differences(client, net):

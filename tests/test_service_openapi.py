@@ -39,6 +39,8 @@ CALLS = [
     ("post", "/api/predict", dict(data=png(np.zeros((8, 8))), content_type="image/png")),
     ("post", "/api/predict", dict(json={"pixels": [300] * 784})),
     ("post", "/api/predict?top=x", dict(json={"pixels": PIXELS})),
+    ("post", "/api/teach?target=3&lr=0.37&neuron=hidden1:2", dict(json={"pixels": PIXELS})),
+    ("post", "/api/teach?target=0&lr=100", dict(json={"pixels": PIXELS})),
     ("get", "/api/model", {}),
     ("get", "/api/layers/hidden1/neurons/0", {}),
     ("get", "/api/layers/output/neurons/9", {}),

@@ -1,5 +1,5 @@
 // Small inline-SVG plots: an activation function with this input's (z, a), for one neuron or a whole layer,
-// and weight bar charts.
+// weight bar charts, and a curve over a log axis (the loss after one step against the learning rate).
 
 import { css, diverging } from "./colors.js";
 
@@ -98,4 +98,47 @@ export function plotBars(canvas, values) {
   ctx.fillStyle = "#64748b";
   ctx.fillRect(0, H / 2, W, 1);
   return scale;
+}
+
+/**
+ * A curve over a log-scaled x axis: points [{x, y}] with x > 0 and y ≥ 0 (y null or above yMax: drawn at the top),
+ * a dashed horizontal reference line, a shaded band from x = band rightwards, and the point at x = mark marked.
+ * Returns the marked point {x, y}.
+ */
+export function plotLogCurve(root, points, { mark, reference, band, yMax, label, tick, format, names }) {
+  const W = 360, H = 160, L = 44, R = 22, T = 12, B = 24;
+  const lx = points.map((p) => Math.log10(p.x));
+  const [lo, hi] = [Math.floor(Math.min(...lx)), Math.ceil(Math.max(...lx))];
+  const x = (v) => L + ((Math.log10(v) - lo) / (hi - lo || 1)) * (W - L - R);
+  const top = (v) => (v === null || v > yMax ? yMax : v);
+  const y = (v) => T + (1 - top(v) / (yMax || 1)) * (H - T - B);
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "plot curve-plot", "aria-label": label });
+  if (band !== undefined && band < 10 ** hi) {
+    const x0 = Math.max(x(band), L);
+    svg.append(
+      el("rect", { x: x0, y: T, width: W - R - x0, height: H - T - B, class: "band" }),
+      el("text", { x: W - R - 4, y: H - B - 5, "text-anchor": "end", class: "band-label" }, names.band),
+    );
+  }
+  svg.append(
+    el("line", { x1: L, x2: W - R, y1: y(0), y2: y(0), class: "axis" }),
+    el("line", { x1: L, x2: L, y1: T, y2: y(0), class: "axis" }),
+    el("text", { x: L - 4, y: T + 8, "text-anchor": "end", class: "tick" }, format(yMax)),
+    el("text", { x: L - 4, y: y(0), "text-anchor": "end", class: "tick" }, format(0)),
+    el("line", { x1: L, x2: W - R, y1: y(reference), y2: y(reference), class: "reference" }),
+    el("text", { x: W - R - 4, y: y(reference) - 4, "text-anchor": "end", class: "tick" }, names.reference),
+  );
+  for (let k = lo; k <= hi; k += 1) {
+    svg.append(el("text", { x: x(10 ** k), y: H - 6, "text-anchor": "middle", class: "tick" }, tick(10 ** k)));
+  }
+  svg.append(el("polyline", { points: points.map((p) => `${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`).join(" "), class: "curve" }));
+  const here = points.find((p) => p.x === mark);
+  if (here) {
+    svg.append(
+      el("line", { x1: x(here.x), x2: x(here.x), y1: T, y2: y(0), class: "guide" }),
+      el("circle", { cx: x(here.x), cy: y(here.y), r: 5, class: "point" }),
+    );
+  }
+  root.replaceChildren(svg);
+  return here;
 }

@@ -1,13 +1,15 @@
 // "Teach it this is a …": one step of gradient descent on the drawing (POST /api/teach), on a copy of the network.
 // Shows the loss and the ten probabilities before → after the step, the error signal δ = ∂L/∂z of every neuron as
 // a grid coloured like the activations, and for the neuron open in the detail panel its weights beside their
-// gradient ∂L/∂w. A learning-rate slider (log scale) shows small steps helping and too large a step overshooting.
+// gradient ∂L/∂w. A learning-rate slider (log scale) and beside it the loss after one step for every η (sweep.js)
+// show how small steps barely move the loss and what too large a step does.
 
 import { ServiceError, teachStep } from "./api.js";
 import { gradient, paintPicture } from "./colors.js";
 import { DigitPicker, Requests } from "./lesson.js";
 import { Network } from "./network.js";
 import { plotBars } from "./plot.js";
+import { showSweep } from "./sweep.js";
 
 const $ = (id) => document.getElementById(id);
 // The learning rates on the slider: a log scale in 1-2-5 steps, from steps too small to notice to ones that overshoot.
@@ -54,7 +56,7 @@ export class Teach {
     const pixels = this.page.prediction()?.input?.pixels;
     if (this.target === undefined || !pixels) {
       this.requests.stop();
-      $("teach-body").hidden = true;
+      this.hideAnswer();
       $("teach-status").textContent = pixels ? "Pick the digit it really is." : "Draw a digit first, then pick what it is.";
       return;
     }
@@ -70,12 +72,18 @@ export class Teach {
 
   clear() {
     this.requests.stop();
-    $("teach-body").hidden = true;
+    this.hideAnswer();
     $("teach-status").textContent = "Draw a digit first, then pick what it is.";
+  }
+
+  hideAnswer() {
+    $("teach-body").hidden = true;
+    $("teach-sweep-fig").hidden = true;
   }
 
   show(answer, current) {
     $("teach-body").hidden = false;
+    $("teach-sweep-fig").hidden = false;
     const worse = answer.loss_after > answer.loss;
     const t = answer.target;
     const [before, after] = [answer.probabilities_before[t], answer.probabilities_after[t]];
@@ -87,6 +95,7 @@ export class Teach {
       }`;
     $("teach").classList.toggle("overshoot", worse);
     $("teach-loss").innerHTML = `loss L = −log p(${t}): <b>${num(answer.loss)}</b> → <b>${num(answer.loss_after)}</b>`;
+    showSweep(answer);
     this.drawBars(answer);
     this.drawDeltas(answer.layers);
     this.drawNeuron(answer.neuron, current);

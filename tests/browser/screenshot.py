@@ -2,7 +2,7 @@
 
 .venv/bin/python tests/browser/screenshot.py --weights artifacts/model.safetensors [--out docs/screenshot.png]
 .venv/bin/python tests/browser/screenshot.py --compare      # the compare tab with every model: docs/compare.png
-.venv/bin/python tests/browser/screenshot.py --lessons      # docs/timeline.png, docs/teach.png, docs/explain.png
+.venv/bin/python tests/browser/screenshot.py --lessons      # docs/teach.png, explain.png, screenshot.png, timeline.png
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lessons",
         action="store_true",
-        help="shoot the timeline, teach and explain views into --docs instead (the weights need their history)",
+        help="shoot the teach, explain and timeline views and the whole page, every card in use, into --docs instead "
+        "(the weights need their history)",
     )
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="where --lessons saves (default: %(default)s)")
     parser.add_argument("--out", type=Path, help="(default: docs/screenshot.png, or docs/compare.png with --compare)")
@@ -93,8 +94,9 @@ def shoot(page, path: Path, *selectors: str) -> None:
 
 
 def shoot_lessons(page, folder: Path) -> str:
-    """Teach it a 1 with η = 0.02 (docs/teach.png), explain the answer (docs/explain.png), then move the timeline to
-    where validation accuracy first passes 50 % (docs/timeline.png); a busy hidden neuron open throughout."""
+    """Teach it a 1 with η = 0.02 (docs/teach.png), explain the answer (docs/explain.png), the whole page with every
+    card in use (docs/screenshot.png), then move the timeline to where validation accuracy first passes 50 %
+    (docs/timeline.png); a busy hidden neuron open throughout."""
     open_busiest_neuron(page)
     page.locator("[data-testid=teach-digit][data-digit='1']").click()
     page.locator("[data-testid=teach-lr]").fill("1")  # LEARNING_RATES[1] = 0.02 (teach.js): a step part of the way
@@ -104,12 +106,14 @@ def shoot_lessons(page, folder: Path) -> str:
     wait_idle(page, "#why")
     wait_idle(page, "#conductance-fig")
     shoot(page, folder / "explain.png", "#why")
+    settle(page)
+    page.screenshot(path=str(folder / "screenshot.png"), full_page=True)
     snapshots = page.evaluate("() => fetch('/api/history').then((r) => r.json())")["snapshots"]
     k = next(i for i, s in enumerate(snapshots) if (s["val_accuracy"] or 0) >= 0.5)
     page.locator("[data-testid=timeline]").fill(str(k))
     wait_idle(page, "#timeline-card")
     shoot(page, folder / "timeline.png", ".row", "#timeline-card", "#network")
-    return ", ".join(str(folder / name) for name in ("teach.png", "explain.png", "timeline.png"))
+    return ", ".join(str(folder / name) for name in ("teach.png", "explain.png", "screenshot.png", "timeline.png"))
 
 
 def show_compare(page) -> None:

@@ -150,6 +150,7 @@ def test_teach_shows_the_probabilities_after_one_step(lessons_page, lessons_url,
     deltas = page.locator("[data-testid=delta-neuron][data-layer=output]")
     shown = [float(deltas.nth(d).get_attribute("data-value")) for d in range(10)]
     np.testing.assert_allclose(shown, expected["layers"][-1]["delta"], atol=3e-6)  # δ_k = p_k − y_k
+    assert_sweep_marks(page, expected)
 
     page.locator("[data-testid=teach-lr]").fill("11")  # the largest step: η = 50
     page.locator("[data-testid=teach-lr]").dispatch_event("change")
@@ -160,12 +161,24 @@ def test_teach_shows_the_probabilities_after_one_step(lessons_page, lessons_url,
     np.testing.assert_allclose(after, big["probabilities_after"], atol=3e-6)
     overshot = page.locator("#teach").evaluate("e => e.classList.contains('overshoot')")
     assert overshot == (big["loss_after"] > big["loss"])
+    assert_sweep_marks(page, big)  # η = 50 is not on the sweep's grid: the answer puts it in
 
     page.locator("[data-testid=delta-neuron][data-layer=output][data-index='3']").click()
     page.wait_for_function("() => document.getElementById('detail-title').textContent.includes('digit 3')")
     wait_idle(page, "#teach")
     assert page.locator("#teach-neuron-title").text_content().endswith("output neuron 3 (digit 3)")
     watch.assert_clean()
+
+
+def assert_sweep_marks(page, expected: dict) -> None:
+    """The sweep plot beside the η slider: one point per η the API swept, and the loss it marks is the API's."""
+    sweep = page.locator("[data-testid=teach-sweep]")
+    assert sweep.is_visible()
+    assert float(sweep.get_attribute("data-lr")) == expected["lr"]
+    assert float(sweep.get_attribute("data-loss")) == pytest.approx(expected["loss_after"], rel=1e-4, abs=1e-5)
+    drawn_points = sweep.locator("polyline.curve").get_attribute("points").split()
+    assert len(drawn_points) == len(expected["lr_sweep"])
+    assert sweep.locator("circle.point").count() == 1 and page.locator("#teach-sweep-says").text_content()
 
 
 def test_attribution_map_sums_as_the_api_says(lessons_page, lessons_url, watch):
