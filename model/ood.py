@@ -1,7 +1,12 @@
-"""Out-of-distribution scores, shared by training (which calibrates them) and the service (which applies them)."""
+"""Out-of-distribution scores, shared by training (which calibrates them) and the service (which applies them).
+
+numpy arrays in and out, float32 or float64 as given: the service scores one image at a time, where numpy's
+overhead per operation is a fraction of torch's; training passes float64 copies of its tensors.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 FORMAT = "digits-feature-stats/1"
@@ -12,9 +17,12 @@ def threshold_at(scores: torch.Tensor, percentile: float) -> torch.Tensor:
     return torch.quantile(scores.double(), percentile / 100)
 
 
-def nearest_whitened_distance(a: torch.Tensor, whiten: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+def nearest_whitened_distance(a: np.ndarray, whiten: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """min_c ‖a L − μ_c L‖² = min_c (a − μ_c)ᵀ P (a − μ_c) for P = L Lᵀ; a (N, n), centres = μ L (10, n) → (N,)."""
-    return torch.cdist(a @ whiten, centres).pow(2).min(dim=1).values
+    aw = (a @ whiten).astype(np.float64)  # (N, n); the expansion below in float64, where it cannot cancel badly
+    c = centres.astype(np.float64)  # (10, n)
+    distance = (aw * aw).sum(1, keepdims=True) - 2 * aw @ c.T + (c * c).sum(1)  # (N, 10)
+    return np.maximum(distance.min(axis=1), 0)
 
 
 class Subspaces:
@@ -22,21 +30,22 @@ class Subspaces:
     ‖d‖² − ‖V_cᵀd‖² with d = x − μ_c expands to ‖x‖² − 2 x·μ_c + ‖μ_c‖² − ‖V_cᵀx − V_cᵀμ_c‖², and x·μ_c and V_cᵀx
     for every class come out of x @ [V_1 … V_10 | μᵀ] at once (no (N, 10, 784) differences)."""
 
-    def __init__(self, means: torch.Tensor, bases: torch.Tensor) -> None:
+    def __init__(self, means: np.ndarray, bases: np.ndarray) -> None:
         classes, pixels, k = bases.shape  # (10, 784, k)
         self.classes, self.k = classes, k
-        self.project = torch.cat([bases.permute(1, 0, 2).reshape(pixels, classes * k), means.T], 1)  # (784, 10k + 10)
-        self.projected_means = torch.einsum("cp,cpk->ck", means, bases)  # (10, k): V_cᵀ μ_c
-        self.mean_norms = means.pow(2).sum(1)  # (10,): ‖μ_c‖²
+        project = np.concatenate([bases.transpose(1, 0, 2).reshape(pixels, classes * k), means.T], 1)
+        self.project = np.ascontiguousarray(project)  # (784, 10k + 10)
+        self.projected_means = np.einsum("cp,cpk->ck", means, bases)  # (10, k): V_cᵀ μ_c
+        self.mean_norms = (means * means).sum(1)  # (10,): ‖μ_c‖²
 
-    def residual(self, x: torch.Tensor) -> torch.Tensor:
+    def residual(self, x: np.ndarray) -> np.ndarray:
         """Squared distance of each row of x (N, 784) from the nearest class's subspace (N,)."""
         both = x @ self.project  # (N, 10k + 10)
-        kept = both[:, : self.classes * self.k].view(-1, self.classes, self.k) - self.projected_means  # (N, 10, k)
-        distance = x.pow(2).sum(1, keepdim=True) - 2 * both[:, self.classes * self.k :] + self.mean_norms  # (N, 10)
-        return (distance - kept.pow(2).sum(-1)).min(dim=1).values.clamp_min(0)
+        kept = both[:, : self.classes * self.k].reshape(-1, self.classes, self.k) - self.projected_means  # (N, 10, k)
+        distance = (x * x).sum(1, keepdims=True) - 2 * both[:, self.classes * self.k :] + self.mean_norms  # (N, 10)
+        return np.maximum((distance - (kept * kept).sum(-1)).min(axis=1), 0)
 
 
-def subspace_residual(x: torch.Tensor, means: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
+def subspace_residual(x: np.ndarray, means: np.ndarray, bases: np.ndarray) -> np.ndarray:
     """Squared distance of each row of x (N, 784) from the nearest class's subspace: ‖d‖² − ‖Vᵀd‖², d = x − mean."""
     return Subspaces(means, bases).residual(x)

@@ -1,8 +1,8 @@
 """Predictor: a batch of 28×28 pixel arrays in, digits, probabilities and (when asked) every layer out.
 
-One path, one step each: trace the network (every layer's z and a), attribute the winning digit to the most
-active hidden neurons when asked, score the out-of-distribution checks when their statistics exist, then judge
-which answers are too unsure to be trusted.
+One path, one step each: trace the network (every layer's z and a, in numpy: model.frozen), attribute the winning
+digit to the most active hidden neurons when asked (torch autograd), score the out-of-distribution checks when
+their statistics exist, then judge which answers are too unsure to be trusted.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from model import MLP, NUM_CLASSES, LayerTrace
+from model.frozen import FrozenMLP
 from service.ood import CheckResult, OodChecks
 
 LN_CLASSES = math.log(NUM_CLASSES)  # entropy of the uniform distribution over the 10 digits
@@ -43,27 +44,21 @@ class Prediction:
 
 
 class Predictor:
-    """Wraps the model: runs it under inference mode and flags answers it should not be sure of."""
+    """Wraps the model: runs its numpy forward pass and flags answers it should not be sure of."""
 
     def __init__(
         self, model: MLP, uncertain_below: float = 0.6, entropy_above: float = 0.35, ood: OodChecks | None = None
     ) -> None:
-        self.model = model.eval()
+        self.model, self.network = model.eval(), FrozenMLP(model)
         self.uncertain_below, self.entropy_above, self.ood = uncertain_below, entropy_above, ood
 
     def predict(self, pixels: np.ndarray, layers: bool = False, top: int = 0) -> Prediction:
         """Classify pixels (B, 28, 28) or (B, 784), float32 in [0, 1]; add traces or top-k neurons when asked."""
-        x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).reshape(len(pixels), -1)  # (B, 784)
-        traces = self._trace(x, with_grad=top > 0)
-        top_neurons = _top_neurons(traces, top) if top else []
-        checks = self.ood.check(x, traces[-2].a.detach()) if self.ood else []
-        shown = [LayerTrace(t.name, t.activation, t.z.detach().numpy(), t.a.detach().numpy()) for t in traces]
-        return self._judge(shown, layers, top_neurons, checks)
-
-    def _trace(self, x: torch.Tensor, with_grad: bool) -> list[LayerTrace]:
-        """Every layer's z and a; the autograd graph is kept only when attributions need it."""
-        with torch.enable_grad() if with_grad else torch.inference_mode():
-            return self.model.trace(x)
+        x = np.ascontiguousarray(pixels, dtype=np.float32).reshape(len(pixels), -1)  # (B, 784)
+        traces = self.network.trace(x)
+        top_neurons = _top_neurons(self.model, x, top) if top else []
+        checks = self.ood.check(x, traces[-2].a) if self.ood else []
+        return self._judge(traces, layers, top_neurons, checks)
 
     def _judge(
         self, traces: list[LayerTrace], layers: bool, top: list[TopNeurons], checks: list[CheckResult]
@@ -77,8 +72,10 @@ class Predictor:
         return Prediction(probs.argmax(axis=1), probs, entropy, uncertain, traces if layers else [], top, checks)
 
 
-def _top_neurons(traces: list[LayerTrace], k: int) -> list[TopNeurons]:
+def _top_neurons(model: MLP, x: np.ndarray, k: int) -> list[TopNeurons]:
     """Gradient × activation: a_i · ∂z_d/∂a_i for the winning digit d (for the last layer, a_i · W_out[d, i])."""
+    with torch.enable_grad():
+        traces = model.trace(torch.from_numpy(x))
     logits = traces[-1].z  # (B, 10)
     winner = logits.argmax(dim=1, keepdim=True)  # (B, 1)
     grads = torch.autograd.grad(logits.gather(1, winner).sum(), [t.a for t in traces[:-1]])

@@ -50,20 +50,19 @@ class OodChecks:
     """The statistics, turned into what a request needs: whitened class means and per-class pixel bases."""
 
     def __init__(self, stats: dict[str, torch.Tensor], percentile: float | None = None) -> None:
-        self.whiten = torch.linalg.cholesky(stats["precision"].double()).float()  # (n, n): P = L Lᵀ
-        self.centres = stats["means"] @ self.whiten  # (10, n), class means in whitened space
-        self.subspaces = Subspaces(stats["pixel_means"], stats["pixel_components"])  # (10, 784), (10, 784, k)
+        whiten = torch.linalg.cholesky(stats["precision"].double())  # (n, n): P = L Lᵀ
+        self.whiten = whiten.float().numpy()
+        self.centres = (stats["means"].double() @ whiten).numpy()  # (10, n), class means in whitened space
+        means, bases = stats["pixel_means"].numpy(), stats["pixel_components"].numpy()  # (10, 784), (10, 784, k)
+        self.subspaces = Subspaces(means, bases)
         self.threshold = _threshold(stats, "", percentile)
         self.pixel_threshold = _threshold(stats, "pixel_", percentile)
 
-    @torch.inference_mode()
-    def check(self, x: torch.Tensor, hidden: torch.Tensor) -> list[CheckResult]:
-        """Score pixels x (B, 784) and last-hidden activations (B, n): min over classes for both checks."""
-        distance = nearest_whitened_distance(hidden.float(), self.whiten, self.centres)  # (B,)
-        residual = self.subspaces.residual(x)  # (B,)
+    def check(self, x: np.ndarray, hidden: np.ndarray) -> list[CheckResult]:
+        """Score pixels x (B, 784) and last-hidden activations (B, n), float32: min over classes for both checks."""
         return [
-            CheckResult("mahalanobis", distance.numpy(), self.threshold),
-            CheckResult("pixel_residual", residual.numpy(), self.pixel_threshold),
+            CheckResult("mahalanobis", nearest_whitened_distance(hidden, self.whiten, self.centres), self.threshold),
+            CheckResult("pixel_residual", self.subspaces.residual(x), self.pixel_threshold),
         ]
 
 

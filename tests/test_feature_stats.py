@@ -71,8 +71,8 @@ def test_service_scores_equal_the_stored_validation_scores(tiny_model, tiny_weig
     save_feature_stats(tiny_weights.parent / FEATURE_STATS, tiny_model, x, y, val_x, tiny_weights)
     checks = load_ood(tiny_weights, tiny_model, file_sha256(tiny_weights))
     with torch.inference_mode():
-        hidden = tiny_model.trace(val_x)[-2].a
-    distance, residual = checks.check(val_x, hidden)
+        hidden = tiny_model.trace(val_x)[-2].a.numpy()
+    distance, residual = checks.check(val_x.numpy(), hidden)
     stored = load_file(str(tiny_weights.parent / FEATURE_STATS))
     np.testing.assert_allclose(np.sort(distance.score), stored["val_scores"], rtol=1e-3)
     np.testing.assert_allclose(np.sort(residual.score), stored["pixel_val_scores"], rtol=1e-3, atol=1e-4)
@@ -108,9 +108,8 @@ def test_trained_checks_flag_non_digits_and_pass_mnist(trained_weights, mnist):
         "non-digits": torch.from_numpy(drawings).reshape(len(drawings), -1).float(),
     }
     with torch.inference_mode():
-        rate = {
-            k: np.any([c.flagged for c in checks.check(v, model.trace(v)[-2].a)], axis=0).mean() for k, v in x.items()
-        }
+        hidden = {k: model.trace(v)[-2].a.numpy() for k, v in x.items()}
+    rate = {k: np.any([c.flagged for c in checks.check(v.numpy(), hidden[k])], axis=0).mean() for k, v in x.items()}
     print(f"flagged by the checks alone: MNIST test {rate['mnist']:.2%}, non-digits {rate['non-digits']:.0%}")
     assert rate["mnist"] < 0.01
     # The checks are the second line: with outlier exposure (the default) the softmax itself answers most non-digits
@@ -131,5 +130,6 @@ def test_the_one_product_residual_equals_the_definition(dtype, tol):
     d = x[:, None, :] - means  # (64, 10, 784)
     kept = torch.einsum("bcp,cpk->bck", d, bases)
     expected = (d.pow(2).sum(-1) - kept.pow(2).sum(-1)).min(dim=1).values
-    got = Subspaces(means.to(dtype), bases.to(dtype)).residual(x.to(dtype)).double()
+    subspaces = Subspaces(means.to(dtype).numpy(), bases.to(dtype).numpy())
+    got = torch.from_numpy(subspaces.residual(x.to(dtype).numpy())).double()
     torch.testing.assert_close(got, expected, rtol=0, atol=tol * expected.abs().max().item())

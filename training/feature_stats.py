@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import save as st_save
 
@@ -55,7 +56,7 @@ def shared_precision(a: torch.Tensor, y: torch.Tensor, means: torch.Tensor, ridg
 def mahalanobis(a: torch.Tensor, means: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
     """min_c (a − μ_c)ᵀ P (a − μ_c) for each row (N,), via P = L Lᵀ: one n×n product per image."""
     L = torch.linalg.cholesky(precision.double())  # (n, n)
-    return nearest_whitened_distance(a.double(), L, means.double() @ L)
+    return torch.from_numpy(nearest_whitened_distance(a.double().numpy(), L.numpy(), (means.double() @ L).numpy()))
 
 
 def class_subspaces(x: torch.Tensor, y: torch.Tensor, k: int = PIXEL_COMPONENTS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,9 +71,10 @@ def class_subspaces(x: torch.Tensor, y: torch.Tensor, k: int = PIXEL_COMPONENTS)
 
 def pixel_residual(x: torch.Tensor, means: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
     """Squared distance (N,) of each image from the nearest class's subspace: ‖d‖² − ‖Vᵀd‖², d = x − mean."""
-    return torch.cat(
-        [subspace_residual(x[i : i + PIXEL_BATCH].double().cpu(), means, bases) for i in range(0, len(x), PIXEL_BATCH)]
-    )
+    means, bases = means.double().numpy(), bases.double().numpy()
+    batches = (x[i : i + PIXEL_BATCH].double().cpu().numpy() for i in range(0, len(x), PIXEL_BATCH))
+    scores = [subspace_residual(batch, means, bases) for batch in batches]
+    return torch.from_numpy(np.concatenate(scores))
 
 
 def feature_stats(
