@@ -297,6 +297,14 @@ def odd_but_valid(d: Digits) -> list[Case]:
             b"digit.txt",
             digit=L(14),
         ),
+        # part headers are read as Latin-1, so any bytes in a filename do: the filename is never used
+        Case(
+            "non_utf8_filename",
+            "multipart",
+            encode(d.paper(0, 56), "PNG"),
+            filename=b"\xff\xfe\xc3(\x80.png",
+            digit=L(0),
+        ),
         Case(
             "very_long_filename",
             "multipart",
@@ -461,9 +469,21 @@ def bad_requests(d: Digits) -> list[Case]:
             code="unsupported_media_type",
         ),
         Case("multipart_without_image_field", "multipart", png, part_name=b"file", status=400, code="missing_image"),
-        # werkzeug cannot decode the part's headers, drops the whole form, and the service finds no image
         Case(
-            "non_utf8_filename", "multipart", png, filename=b"\xff\xfe\xc3(\x80.png", status=400, code="missing_image"
+            "multipart_cut_before_its_end",
+            "bare",
+            b'--cut\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n' + png[:100],
+            headers={"Content-Type": "multipart/form-data; boundary=cut"},
+            status=400,
+            code="invalid_multipart",
+        ),
+        Case(
+            "multipart_without_boundary",
+            "bare",
+            png,
+            headers={"Content-Type": "multipart/form-data"},
+            status=400,
+            code="invalid_multipart",
         ),
         Case("multipart_1000_fields", "multipart", png, extra_parts=1000, status=413, code="request_too_large"),
         Case("malformed_json", "json", b'{"pixels": [1, 2,', J, status=400, code="invalid_json"),
