@@ -80,7 +80,7 @@ class ModelHandler:
 
     def inference(self, batch: Batch, options: Options) -> Prediction:
         """Run the network once over the batch."""
-        return self.predictor.predict(batch.pixels, layers=options.activations, top=options.top)
+        return self.predictor.predict(batch.pixels, layers=options.activations, top=options.top, checks=options.checks)
 
     def handle(self, inputs: Inputs, options: Options) -> tuple[Batch, Prediction]:
         """Preprocess → inference, counting every answer in the metrics."""

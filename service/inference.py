@@ -52,13 +52,14 @@ class Predictor:
         self.model, self.network = model.eval(), FrozenMLP(model)
         self.uncertain_below, self.entropy_above, self.ood = uncertain_below, entropy_above, ood
 
-    def predict(self, pixels: np.ndarray, layers: bool = False, top: int = 0) -> Prediction:
-        """Classify pixels (B, 28, 28) or (B, 784), float32 in [0, 1]; add traces or top-k neurons when asked."""
+    def predict(self, pixels: np.ndarray, layers: bool = False, top: int = 0, checks: bool = True) -> Prediction:
+        """Classify pixels (B, 28, 28) or (B, 784), float32 in [0, 1]; add traces or top-k neurons when asked;
+        checks=False skips the out-of-distribution checks (uncertain then comes from the probabilities alone)."""
         x = np.ascontiguousarray(pixels, dtype=np.float32).reshape(len(pixels), -1)  # (B, 784)
         traces = self.network.trace(x)
         top_neurons = _top_neurons(self.model, x, top) if top else []
-        checks = self.ood.check(x, traces[-2].a) if self.ood else []
-        return self._judge(traces, layers, top_neurons, checks)
+        scores = self.ood.check(x, traces[-2].a) if self.ood and checks else []
+        return self._judge(traces, layers, top_neurons, scores)
 
     def _judge(
         self, traces: list[LayerTrace], layers: bool, top: list[TopNeurons], checks: list[CheckResult]

@@ -46,6 +46,7 @@ class Options:
     top: int = 0
     input: bool = False
     mode: str = "auto"
+    checks: bool = True  # the out-of-distribution checks: off only where the answer cannot show their result
 
 
 def parse_options(args: Mapping[str, str], top_limit: int) -> Options:

@@ -70,7 +70,9 @@ def infer(model_name: str, model_version: str | None = None):
     _refuse_encoded_body()
     req = parse_request(request.get_data(), request.headers.get(HEADER))
     names, binary = requested_outputs(req, handler)
-    options = Options(activations=any("." in n for n in names), mode=parse_mode(req.parameters.get("mode", "auto")))
+    mode = parse_mode(req.parameters.get("mode", "auto"))
+    # The out-of-distribution checks only change `uncertain`: a request that does not ask for it skips them.
+    options = Options(activations=any("." in n for n in names), mode=mode, checks="uncertain" in names)
     _, pred = handler.handle(request_inputs(req, current_app.config["BATCH_LIMIT"]), options)
     head = {"model_name": handler.name, "model_version": handler.version} | (
         {"id": req.id} if req.id is not None else {}

@@ -74,3 +74,20 @@ def test_uploads_get_the_same_answer_on_every_path(trained_app, trained_weights,
     _assert_same(api, digits, probs)
     _assert_same(local, digits, probs)
     assert [a["uncertain"] for a in api] == [a["uncertain"] for a in local]
+
+
+def test_v2_flags_what_the_api_flags_when_asked_for_uncertain(trained_app, images):
+    """V2 runs the out-of-distribution checks only for requests that ask for `uncertain`: then its flags are the
+    API's, non-digit drawings included; without them the probabilities are the same."""
+    from service_kit import not_digit_drawings
+
+    pngs = images[1][:10] + list(not_digit_drawings().values())[:10]
+    api = _api(trained_app, pngs, "auto")
+    tensor = tritonclient_http.InferInput("input", [len(pngs)], "BYTES")
+    tensor.set_data_from_numpy(np.array(pngs, dtype=np.object_), binary_data=True)
+    outputs = [tritonclient_http.InferRequestedOutput(n) for n in ("probabilities", "uncertain")]
+    with live_server(trained_app) as address:
+        result = tritonclient_http.InferenceServerClient(address).infer("mnist-mlp", [tensor], outputs=outputs)
+    assert result.as_numpy("uncertain").tolist() == [a["uncertain"] for a in api]
+    assert any(any(c["flagged"] for c in a["checks"].values()) for a in api)  # the checks did flag something
+    np.testing.assert_allclose(result.as_numpy("probabilities"), [a["probabilities"] for a in api], atol=1e-6)
