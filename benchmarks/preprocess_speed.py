@@ -1,12 +1,12 @@
-"""Time preprocessing of one 1280×960 phone photo (JPEG) per request: this tree against an older revision.
+"""Time preprocessing of one 1280×960 phone photo (JPEG) per request: this tree against older revisions.
 
     python benchmarks/preprocess_speed.py                       # against ba8cad6, before photographs were read
-    python benchmarks/preprocess_speed.py --against HEAD~3 --rounds 60
+    python benchmarks/preprocess_speed.py --against ba8cad6 --against b70c11a --rounds 60
     python benchmarks/preprocess_speed.py --skimage /tmp/skimage   # also scikit-image's versions of the three
                                                                    # OpenCV steps (installed with pip --target)
 
 The variants run interleaved, round after round, on one thread, and the medians are reported, so a busy machine
-slows both alike.
+slows all alike.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,62 +29,83 @@ sys.path[:0] = [str(REPO)]
 import cv2  # noqa: E402
 
 from benchmarks.common import machine, report, table  # noqa: E402
-from service import paper  # noqa: E402
+from service import paper, paper_lines  # noqa: E402
+from service.paper_lines import AXES, RUN, THICK  # noqa: E402
 from service.preprocess import preprocess  # noqa: E402
 from tests.captures import _photo  # noqa: E402
 from training.data import load_mnist, resolve_root  # noqa: E402
 
 
-def old_preprocess(rev: str):
-    """service/preprocess.py as it was at REV, imported under another name."""
-    source = subprocess.run(["git", "show", f"{rev}:service/preprocess.py"], cwd=REPO, check=True, capture_output=True)
-    path = Path(tempfile.mkdtemp()) / "preprocess_old.py"
-    path.write_bytes(source.stdout)
-    spec = importlib.util.spec_from_file_location("preprocess_old", path)
-    module = sys.modules["preprocess_old"] = importlib.util.module_from_spec(spec)
+def _module_at(rev: str, path: str, name: str):
+    """The file at REV imported as module `name`, or None where REV has no such file."""
+    source = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=REPO, capture_output=True)
+    if source.returncode:
+        return None
+    file = Path(tempfile.mkdtemp()) / f"{name}.py"
+    file.write_bytes(source.stdout)
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.preprocess
+    return module
 
 
-def _sizes(page: np.ndarray) -> tuple[int, int, int, int, int]:
-    """service/paper.py's plan reduction, closing kernel and Hough settings for an image of this size."""
+def old_preprocess(rev: str):
+    """service/preprocess.py as it was at REV, with the service/paper*.py of REV it imports."""
+    import service
+
+    kept = {name: getattr(service, name, None) for name in ("paper", "paper_lines")}
+    for name in kept:  # `from service import paper` in the old file must find the old module
+        old = _module_at(rev, f"service/{name}.py", f"{name}_at_{rev}")
+        if old is not None:
+            setattr(service, name, old)
+    try:
+        return _module_at(rev, "service/preprocess.py", f"preprocess_at_{rev}").preprocess
+    finally:
+        for name, module in kept.items():
+            setattr(service, name, module)
+
+
+def _sizes(page: np.ndarray) -> tuple[int, int]:
+    """service/paper.py's plan reduction and closing kernel for an image of this size."""
     h, w = page.shape
-    f = max(1, round(min(h, w) / paper.PLAN_SIDE))
-    k = max(3, int(paper.CLOSING * min(h // f, w // f)) | 1)
-    length = int(paper.LINE_SPAN * min(h, w))
-    return f, k, length // 2, length, int(0.2 * max(h, w))
+    f = max(1, min(h, w) // paper.PLAN_SIDE)
+    return f, max(3, int(paper.CLOSING * min(h // f, w // f)) | 1)
 
 
 def skimage_steps(ink: np.ndarray, page: np.ndarray):
-    """scikit-image's closing, probabilistic Hough transform and labelling on the same images as OpenCV's."""
+    """scikit-image's closing, line openings with labelling, and labelling, on the same images as OpenCV's."""
     from skimage.measure import label, regionprops
-    from skimage.morphology import closing, footprint_rectangle
-    from skimage.transform import probabilistic_hough_line, rescale
+    from skimage.morphology import closing, footprint_rectangle, opening
+    from skimage.transform import rescale
 
-    f, k, votes, length, gap = _sizes(page)
-    angles = np.linspace(-np.pi / 2, np.pi / 2, 360, endpoint=False)
+    f, k = _sizes(page)
+    grey = np.round(ink * 255).astype(np.uint8)
 
     def run():
         small = rescale(page, 1 / f, anti_aliasing=True) if f > 1 else page
         closing(small, footprint_rectangle((k, k)))
-        mask = ink > 0.1
-        probabilistic_hough_line(mask, threshold=votes, line_length=length, line_gap=gap, theta=angles)
-        regionprops(label(mask, connectivity=2), ink)
+        for along, across in (((1, RUN), (THICK, 1)), ((RUN, 1), (1, THICK))):
+            lines = opening(grey, footprint_rectangle(along))
+            thin = lines - np.minimum(opening(lines, footprint_rectangle(across)), lines)
+            regionprops(label(thin > 12, connectivity=2))
+        regionprops(label(ink > 0.1, connectivity=2), ink)
 
     return run
 
 
 def opencv_steps(ink: np.ndarray, page: np.ndarray):
-    """The same three steps with OpenCV, as service/paper.py calls them."""
-    f, k, votes, length, gap = _sizes(page)
+    """The same three steps with OpenCV, as service/paper.py and service/paper_lines.py call them."""
+    f, k = _sizes(page)
     h, w = page.shape
+    grey = cv2.convertScaleAbs(ink, alpha=255)
 
     def run():
         small = cv2.resize(page, (w // f, h // f), interpolation=cv2.INTER_AREA) if f > 1 else page
         cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+        for size in AXES:
+            paper_lines._thin(grey, 0.05, paper_lines.PRINT_INK, size)
         mask = (ink > 0.1).astype(np.uint8)
-        cv2.HoughLinesP(mask * 255, 1, np.pi / 360, votes, None, minLineLength=length, maxLineGap=gap)
-        cv2.connectedComponentsWithStats(mask, connectivity=8)
+        cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
 
     return run
 
@@ -101,7 +123,8 @@ def median_ms(variants: dict, rounds: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--against", default="ba8cad6", help="git revision of the old preprocessing (default: ba8cad6)")
+    p.add_argument("--against", action="append", help="git revision of an older preprocessing, once or more "
+                   "(default: ba8cad6, before photos were read)")  # fmt: skip
     p.add_argument("--rounds", type=int, default=40)
     p.add_argument("--skimage", type=Path, help="a folder where scikit-image is installed (pip install --target)")
     args = p.parse_args(argv)
@@ -110,14 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     mnist = load_mnist(resolve_root(None))
     data = _photo(mnist.test_x[0].numpy(), np.random.default_rng(0), "ruled", size=(1280, 960))
-    old = old_preprocess(args.against)
-    variants = {f"preprocess at {args.against}": lambda: old(data), "preprocess now": lambda: preprocess(data)}
+    variants = {f"preprocess at {rev}": old_preprocess(rev) for rev in args.against or ["ba8cad6"]}
+    variants = {name: partial(run, data) for name, run in variants.items()} | {
+        "preprocess now": partial(preprocess, data)
+    }
     from service.decode import open_image
     from service.preprocess import _flat, _shrink, _to_array
 
     gray = _to_array(_shrink(_flat(open_image(data)))[0])  # (480, 640): the service's working image
     ink = paper.flatten(gray, True).ink
-    variants["OpenCV: closing, Hough, components"] = opencv_steps(ink, gray)
+    variants["OpenCV: closing, line openings, components"] = opencv_steps(ink, gray)
     if args.skimage:
         sys.path.insert(0, str(args.skimage))
         variants["scikit-image: the same three steps"] = skimage_steps(ink, gray)

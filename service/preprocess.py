@@ -16,8 +16,10 @@ mode="auto" (the default), step by step:
  6. Levelling: ink = clip((d − 3σ) / (peak − 3σ), 0, 1) with d = pixel − background taken towards the ink,
     so paper → 0 and the ink's peak → 1.
     Less than MIN_CONTRAST between peak and noise floor is 422 ``no_ink`` (blank, uniform and 1×1 images).
- 7. Paper lines: three or more thin straight lines across most of the frame, near-horizontal or near-vertical
-    (ruled or squared paper), are erased where they are no darker than the printed line itself.
+ 7. Paper lines (service/paper_lines.py): three or more thin, light, near-horizontal or near-vertical lines across
+    the frame (ruled or squared paper) have their own ink subtracted, so a stroke crossing or following a line
+    keeps what is darker than the print; when nothing is left at twice the lines' ink, 422 ``no_ink`` (blank
+    lined paper).
  8. The digit: connected components of the ink above FAINT_THRESHOLD that reach INK_THRESHOLD somewhere; specks
     (under 1.5 % of the strongest component) and components far from it are left out, and in photographs so is
     whatever touches the frame (shadows, the ends of lines). Everything else in the image is blanked. The crop is
@@ -45,7 +47,7 @@ found and erased in step 7) and components_kept (int: connected components that 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from math import ceil
+from math import ceil, isqrt
 from typing import NamedTuple
 
 import cv2
@@ -53,7 +55,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from model.config import DIGIT_BOX, DIGIT_CENTRE, INPUT_SIDE
-from service import paper
+from service import paper, paper_lines
 from service.decode import MAX_PIXELS, open_image
 from service.errors import ApiError
 from service.png import png_data_url
@@ -64,6 +66,8 @@ WORK_SIDE = 1024  # larger images are reduced to at most this side before any fl
 INK_THRESHOLD = 0.3  # levelled value that counts as ink for the bounding box
 FAINT_THRESHOLD = 0.15  # … and, joined to such ink, as part of the digit
 MIN_CONTRAST = 0.08  # ink peak above the noise floor, in full-scale units, below which there is no ink
+ABOVE_LINES = 2.0  # on lined paper, what is left must be this many times as dark as the lines' typical ink
+STATS_PIXELS = 30_000  # a photo's polarity and noise are judged on a regular grid of at least this many pixels
 NOISE_K = 3.0  # noise floor = NOISE_K · σ of the border
 RESAMPLE = Image.Resampling.BILINEAR  # Pillow widens the kernel when shrinking: anti-aliased
 
@@ -175,8 +179,8 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
         y0, y1, x0, x1 = _bbox(ink.pixels > ink.floor + INK_THRESHOLD * (ink.peak - ink.floor))
         report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=1.0, com_shift=[0, 0])
         return _level(ink.pixels, ink.floor, ink.peak)
-    pixels, report["lines_removed"] = paper.remove_lines(ink.pixels, ink.floor)
-    low, high = (ink.floor + share * (ink.peak - ink.floor) for share in (FAINT_THRESHOLD, INK_THRESHOLD))
+    pixels, peak, report["lines_removed"] = _without_lines(ink)
+    low, high = (ink.floor + share * (peak - ink.floor) for share in (FAINT_THRESHOLD, INK_THRESHOLD))
     digit, report["components_kept"] = paper.pick_digit(pixels, low, high, ink.uneven)
     if not digit.any():
         raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
@@ -189,6 +193,18 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
     pixels, report["com_shift"] = _centre(_fit(_level(crop, ink.floor, peak), scale))
     report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=scale / factor)
     return pixels
+
+
+def _without_lines(ink: Ink) -> tuple[np.ndarray, float, int]:
+    """The ink without paper lines, its peak, and how many lines were taken out; 422 when nothing is left that is
+    clearly darker than the lines were (a blank page of ruled or squared paper leaves the lines' blurred edges)."""
+    cleaned = paper_lines.remove_lines(ink.pixels, ink.floor, ink.peak)
+    if not cleaned.lines:
+        return ink.pixels, ink.peak, 0
+    peak = float(cleaned.ink.max())
+    if peak - ink.floor < max(MIN_CONTRAST, ABOVE_LINES * cleaned.level):
+        raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
+    return cleaned.ink, peak, cleaned.lines
 
 
 def _grow(mask: np.ndarray, m: int) -> np.ndarray:
@@ -229,16 +245,23 @@ def _border_ring(gray: np.ndarray) -> np.ndarray:
     return np.concatenate([gray[0], gray[1:, -1], gray[-1, -2::-1], gray[-2:0:-1, 0]])
 
 
+def _grid(a: np.ndarray) -> np.ndarray:
+    """Every n-th pixel of every n-th row, at least STATS_PIXELS of them: the frame's statistics, sooner."""
+    step = max(1, isqrt(a.size // STATS_PIXELS))
+    return a[::step, ::step]
+
+
 def _dark_on_light(gray: np.ndarray) -> bool:
     """Polarity judged on the whole frame: is the darkest ink further from the median than the lightest?"""
-    lo, mid, hi = np.percentile(gray, [0.1, 50, 99.9])
+    lo, mid, hi = np.percentile(_grid(gray), [0.1, 50, 99.9])
     return bool(mid - lo > hi - mid)
 
 
 def _photo_ink(pixels: np.ndarray, inverted: bool) -> Ink:
     """Levels of a flattened page: noise from the median absolute deviation over the frame, which is mostly paper."""
-    mid = float(np.median(pixels))
-    noise = 1.4826 * float(np.median(np.abs(pixels - mid)))
+    sample = _grid(pixels)
+    mid = float(np.median(sample))
+    noise = 1.4826 * float(np.median(np.abs(sample - mid)))
     floor, peak = mid + NOISE_K * noise, float(pixels.max())
     _check_contrast(floor, peak)
     return Ink(pixels, 0.0, floor, peak, inverted, True)

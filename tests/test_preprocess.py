@@ -329,19 +329,19 @@ def test_photo_of_ruled_paper_reads_the_digit(digits, model, shadow):
         report = got.report
         assert report["background_removed"] is True and report["lines_removed"] >= 3, report
         assert predict(model, got.pixels) == label, report
-        if label == 2:
-            continue  # its foot lies along a ruled line: see the next test
         x0, y0, x1, y1 = report["bbox"]
         assert 330 <= x0 < x1 <= 630 and 210 <= y0 < y1 <= 510  # the digit's box, not the page's lines or shadow
         reference = preprocess(encode(drawing(digit), "PNG")).pixels
         assert np.abs(got.pixels - reference).mean() < 0.06  # the same input as a clean drawing, give or take
 
 
-@pytest.mark.xfail(strict=True, reason="open: a stroke along a ruled line keeps the rest of that line joined to it")
 def test_a_stroke_along_a_ruled_line_leaves_the_line_out(digits):
     digit, label = digits[1]  # a 2 whose foot lies on the line at y = 452
-    x0, y0, x1, y1 = preprocess(photo(digit)).report["bbox"]
-    assert label == 2 and x1 <= 630
+    got = preprocess(photo(digit))
+    x0, y0, x1, y1 = got.report["bbox"]
+    assert label == 2 and 330 <= x0 and x1 <= 630  # the line runs on to both edges of the frame
+    foot = preprocess(encode(drawing(digit), "PNG")).pixels[18:].sum()  # the 2's foot, in a clean drawing
+    assert got.pixels[18:].sum() >= 0.85 * foot  # kept, less at most the printed line's ink where it lay on it
 
 
 def test_a_photo_of_blank_ruled_paper_has_no_ink():
