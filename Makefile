@@ -8,7 +8,7 @@ TRAIN_FLAGS ?=
 PYTEST_FLAGS ?=
 export DIGITS_WEIGHTS := $(WEIGHTS)
 
-.PHONY: help setup data train train-best zoo serve lint test test-fast browser-deps stress bench clean
+.PHONY: help setup data train train-best zoo serve lint test test-fast browser-deps stress bench bench-serve clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -92,14 +92,20 @@ test: $(STAMP) browser-deps lint ## lint, then run every test (unit, training on
 test-fast: $(STAMP) ## the tests that take seconds, not minutes
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_FLAGS)
 
-stress: $(STAMP) $(WEIGHTS) ## the long runs: a 60 s soak against gunicorn and an 11,000-request fuzz run
-	$(PY) benchmarks/soak.py --seconds 60
+stress: $(STAMP) $(WEIGHTS) ## the long runs: a 10-minute soak against gunicorn and an 11,000-request fuzz run
+	$(PY) benchmarks/soak.py --seconds 600
 	FUZZ_EXAMPLES=1000 $(PY) -m pytest tests/test_fuzz.py  # 1,000 per operation that takes input: 11,000 requests
 
 bench: $(STAMP) ## the benchmarks that write docs/benchmarks.md and docs/serving.md
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/activations.py
 	$(PY) benchmarks/serve.py
+
+bench-serve: $(STAMP) $(WEIGHTS) ## the service against a minimal Flask app, granian, LitServe and KServe (wrk; docs/serving.md)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	@command -v wrk >/dev/null 2>&1 || { echo "bench-serve needs wrk: sudo apt-get install wrk" >&2; exit 1; }
+	$(PY) benchmarks/request_cpu.py
+	$(PY) benchmarks/serve_compare.py
 
 clean: ## remove the virtual environment, data, weights and caches
 	rm -rf $(VENV) data artifacts .pytest_cache *.egg-info

@@ -6,7 +6,7 @@ Each client is a thread with one persistent HTTP/1.1 connection (http.client), s
 corpus (tests/hostile/make_corpus.py): half good images, half bad requests. Reports requests served, 5xx answers
 (must be 0), dropped connections (no response at all; must be 0), answers that differ from the corpus, worker
 restarts, and the RSS of every gunicorn worker (/proc/PID/status VmRSS) after a warm-up and at the end (growth must
-stay under 20 %). After a 413 for an over-limit body a client opens a new connection: gunicorn 27 answers it with
+stay under 10 %). After a 413 for an over-limit body a client opens a new connection: gunicorn 27 answers it with
 keep-alive but closes the connection once it finds more than 64 KiB of unread body (see docs/reliability.md).
 Writes the figures into the soak section of docs/reliability.md. Exit status 1 if a limit is broken.
 """
@@ -32,7 +32,7 @@ from benchmarks.common import machine, machine_line  # noqa: E402
 from benchmarks.live_server import free_port, start_gunicorn, stop, wait_ready  # noqa: E402
 from tests.hostile.make_corpus import Case, build_corpus  # noqa: E402
 
-MAX_RSS_GROWTH = 0.20
+MAX_RSS_GROWTH = 0.10
 START, END = "<!-- soak:start -->", "<!-- soak:end -->"
 
 
@@ -224,7 +224,7 @@ def markdown(args, f: dict, info: dict, ok: bool) -> str:
         ("dropped connections (must be 0)", f["dropped"]),
         ("worker restarts (must be 0)", f["restarts"]),
         ("worker RSS after warm-up → end", rss),
-        ("largest RSS growth (must be < 20 %)", f"{100 * f['rss_growth']:+.1f} %"),
+        ("largest RSS growth (must be < 10 %)", f"{100 * f['rss_growth']:+.1f} %"),
         ("latency p50 / p99", f"{f['p50_ms']:.0f} ms / {f['p99_ms']:.0f} ms"),
         ("status differing from the corpus", mismatch),
     ]

@@ -1,0 +1,222 @@
+"""CPU time of one PNG request, in process, on one thread: the whole WSGI app, as a worker runs it.
+
+    python benchmarks/request_cpu.py                       # this tree: median CPU µs per request, and a profile
+    python benchmarks/request_cpu.py --against b70c11a     # also an older revision, rounds interleaved
+    python benchmarks/request_cpu.py --profile 20          # the 20 functions with the most own time
+
+Each request is a multipart POST of one 28×28 PNG to /api/predict, with the Prometheus multiprocess files in a
+temporary folder, as under gunicorn: parsing, preprocessing, the network, the out-of-distribution checks, the JSON
+answer and the metrics all count. The time is the thread's CPU time (time.thread_time), so other jobs on a shared
+machine slow it less than wall time; trees are compared round after round in separate processes (each tree
+imports its own code), and the medians are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")  # as service/wsgi.py sets them for a worker
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO)]
+
+BOUNDARY = "digitscpuboundary"
+HEADING = "## CPU per request"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--weights", type=Path, default=REPO / "artifacts/model.safetensors", help="weights to serve")
+    p.add_argument("--against", default=None, help="git revision to compare with (a temporary worktree)")
+    p.add_argument("--rounds", type=int, default=7, help="rounds per tree (interleaved)")
+    p.add_argument("--requests", type=int, default=1000, help="requests per round")
+    p.add_argument("--profile", type=int, default=0, help="print the N functions with the most own time")
+    p.add_argument("--path", default="/api/predict", help="route to POST to (with its query string)")
+    p.add_argument("--out", type=Path, default=None, help="write the table and profiles into this markdown file")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # one round, JSON on stdout
+    return p.parse_args(argv)
+
+
+def png_request() -> tuple[bytes, str]:
+    """A multipart body holding one 28×28 PNG of a '7' (what the page and most clients send) and its type."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (28, 28), 0)
+    ImageDraw.Draw(img).line([(6, 6), (21, 6), (12, 23)], fill=255, width=3)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="7.png"\r\n'
+    head += "Content-Type: image/png\r\n\r\n"
+    body = head.encode() + buf.getvalue() + f"\r\n--{BOUNDARY}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def make_app(weights: Path):
+    """The app as a gunicorn worker holds it: metrics in multiprocess files, one torch thread."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="digits-cpu-")
+    import torch
+
+    torch.set_num_threads(1)
+    from service.app import create_app
+
+    return create_app({"WEIGHTS_PATH": str(weights), "MODELS_DIR": tempfile.mkdtemp(prefix="digits-none-")})
+
+
+def caller(app, path: str):
+    """A function that sends one request through the WSGI app and checks it succeeded."""
+    from werkzeug.test import EnvironBuilder
+
+    body, ctype = png_request()
+    route, _, query = path.partition("?")
+    template = EnvironBuilder(path=route, query_string=query, method="POST", data=body, content_type=ctype)
+    environ = template.get_environ()
+    status = []
+
+    def start_response(code, headers, exc_info=None):
+        status.append(code)
+
+    def call():
+        env = dict(environ)
+        env["wsgi.input"] = io.BytesIO(body)
+        b"".join(app.wsgi_app(env, start_response))
+        if not status.pop().startswith("200"):
+            raise SystemExit(f"request_cpu: {path} did not answer 200")
+
+    return call
+
+
+def one_round(args: argparse.Namespace) -> list[float]:
+    """CPU µs of each of args.requests requests, after a warm-up."""
+    call = caller(make_app(args.weights), args.path)
+    for _ in range(200):
+        call()
+    times = []
+    for _ in range(args.requests):
+        t0 = time.thread_time_ns()
+        call()
+        times.append((time.thread_time_ns() - t0) / 1000)
+    return times
+
+
+def profile(args: argparse.Namespace) -> None:
+    """cProfile of args.requests requests: the functions with the most own time."""
+    import cProfile
+    import pstats
+
+    call = caller(make_app(args.weights), args.path)
+    for _ in range(200):
+        call()
+    prof = cProfile.Profile()
+    prof.runcall(lambda: [call() for _ in range(args.requests)])
+    stats = pstats.Stats(prof).strip_dirs().sort_stats("tottime")
+    stats.print_stats(args.profile)
+
+
+def run_child(tree: Path, args: argparse.Namespace, *extra: str) -> str:
+    """Run this script's child mode with TREE's code in a fresh process; return what it printed."""
+    cmd = [sys.executable, str(tree / "benchmarks/request_cpu.py"), "--weights", str(args.weights)]
+    cmd += ["--requests", str(args.requests), "--path", args.path, *extra]
+    return subprocess.run(cmd, cwd=tree, check=True, capture_output=True, text=True).stdout
+
+
+def child_round(tree: Path, args: argparse.Namespace) -> float:
+    """Median CPU µs per request of one round run by TREE's code."""
+    return json.loads(run_child(tree, args, "--child").strip().splitlines()[-1])["median_us"]
+
+
+def child_profile(tree: Path, args: argparse.Namespace) -> str:
+    """The top of TREE's profile: the call count and time, and the 15 functions with the most own time."""
+    text = run_child(tree, args, "--profile", "15")
+    calls = next(line.strip() for line in text.splitlines() if "function calls" in line)
+    table = [line for line in text[text.index("ncalls") :].splitlines() if line.strip()]
+    return "\n".join([calls, *table])
+
+
+def worktree(rev: str) -> Path:
+    """A temporary checkout of REV with this tree's benchmark script (older trees may lack it)."""
+    path = Path(tempfile.mkdtemp(prefix="digits-rev-")) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=REPO, check=True, capture_output=True)
+    (path / "benchmarks").mkdir(exist_ok=True)
+    (path / "benchmarks/request_cpu.py").write_text(Path(__file__).read_text())
+    return path
+
+
+def compare(args: argparse.Namespace) -> dict[str, tuple[float, list[float], str]]:
+    """Rounds of each tree, interleaved; the median of the round medians, the rounds and a profile, per tree."""
+    trees = {"this tree": REPO}
+    if args.against:
+        trees[args.against] = worktree(args.against)
+    try:
+        results: dict[str, list[float]] = {name: [] for name in trees}
+        for r in range(args.rounds):
+            for name, tree in trees.items():
+                results[name].append(child_round(tree, args))
+            print(f"round {r + 1}: " + ", ".join(f"{n} {v[-1]:.0f} µs" for n, v in results.items()), flush=True)
+        profiles = {name: child_profile(tree, args) for name, tree in trees.items()}
+    finally:
+        for tree in trees.values():
+            if tree != REPO:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
+    for name, values in results.items():
+        print(f"{name}: {statistics.median(values):.0f} µs CPU per request (median of {len(values)} rounds)")
+    return {name: (statistics.median(v), v, profiles[name]) for name, v in results.items()}
+
+
+def report(results: dict[str, tuple[float, list[float], str]], argv: list[str]) -> str:
+    from benchmarks.common import cpu_model
+
+    lines = [
+        HEADING,
+        "",
+        f"Command: `python benchmarks/request_cpu.py {' '.join(argv)}`  ",
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores; one thread, time.thread_time; rounds interleaved, each in "
+        "a fresh process with that tree's code.",
+        "",
+        "| tree | CPU µs per PNG request (median of rounds) | rounds |",
+        "| --- | ---: | --- |",
+        *(f"| {n} | {m:,.0f} | {', '.join(f'{x:,.0f}' for x in v)} |" for n, (m, v, _) in results.items()),
+        "",
+    ]
+    for name, (_, _, prof) in results.items():
+        lines += [f"Profile, {name} (cProfile's own overhead inflates every figure):", "", "```", prof, "```", ""]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace this section of the file (from its heading to the next '## '), or append it."""
+    old = path.read_text() if path.is_file() else ""
+    pattern = re.compile(re.escape(HEADING) + r".*?(?=^## |\Z)", re.S | re.M)
+    path.write_text(pattern.sub(lambda _: text + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.child:
+        times = one_round(args)
+        print(json.dumps({"median_us": statistics.median(times), "mean_us": statistics.fmean(times)}))
+    elif args.profile:
+        profile(args)
+    else:
+        from benchmarks.common import cpu_model
+
+        print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+        results = compare(args)
+        if args.out is not None:
+            write_section(args.out, report(results, argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
