@@ -23,11 +23,13 @@ import numpy as np
 cv2.setNumThreads(1)  # one request per worker per core (service/gunicorn_conf.py): no thread pool of its own
 
 PLAN_SIDE = 256  # the page's light is estimated on a copy whose short side is about this long
-CLOSING = 1 / 5  # kernel of the grey closing, as a share of the short side: wider than any pen's stroke on a page
+# Kernel of the grey closing, as a share of the short side: wider than a pen's stroke on a page (up to ~7 %), and
+# narrow enough that a shadow reaching more than half of it in from the border is taken for light, not for ink.
+CLOSING = 1 / 10
 UNEVEN = 0.06  # the closed paper varying along the border by more than this share of its level: a photograph
 MIN_PAGE_SIDE = 96  # smaller images are canvases or scans, never photographs of a page
 SPECK = 0.015  # components smaller than this share of the largest are specks
-NEAR = 0.5  # pieces of the digit lie within this share of the main component's size from its box
+NEAR = 0.75  # pieces of the digit lie within this share of the main component's size from its box (a 5's loose bar)
 
 
 class Page(NamedTuple):
