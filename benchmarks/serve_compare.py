@@ -30,7 +30,7 @@ sys.path[:0] = [str(REPO)]
 
 from benchmarks import live_server  # noqa: E402
 from benchmarks.common import cpu_model  # noqa: E402
-from benchmarks.request_cpu import BOUNDARY, png_request  # noqa: E402
+from benchmarks.request_cpu import BOUNDARY, png_request, worktree  # noqa: E402
 
 HEADING = "## Against other servers"
 PY = sys.executable
@@ -55,6 +55,7 @@ class Server:
     path: str
     request: str  # a key of REQUESTS
     env: tuple[tuple[str, str], ...] = ()
+    tree: Path = REPO  # whose code serves (--against: a worktree of an older revision)
 
     @property
     def images(self) -> int:
@@ -97,6 +98,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="worker processes for gunicorn and granian")
     p.add_argument("--weights", type=Path, default=REPO / "artifacts/model.safetensors", help="weights to serve")
     p.add_argument("--only", nargs="*", default=None, help="servers whose name contains one of these words")
+    p.add_argument("--against", default=None, help="also the service at this git revision, as `make serve` runs it")
     p.add_argument("--out", type=Path, default=REPO / "docs/serving.md", help="markdown report ('-' for none)")
     return p.parse_args(argv)
 
@@ -154,10 +156,10 @@ def multipart_of(pngs: list[bytes]) -> bytes:
 
 def start(server: Server, port: int, weights: Path, tmp: Path) -> subprocess.Popen:
     env = live_server.gunicorn_env(weights, port, None, PROMETHEUS_MULTIPROC_DIR=str(tmp / "prom"))
-    env.update(dict(server.env))
+    env.update(dict(server.env), PYTHONPATH=str(server.tree), DIGITS_MODELS=str(tmp / "no-models"))
     command = [part.format(port=port) for part in server.command]
     return subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+        command, cwd=server.tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
@@ -246,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("serve_compare: wrk is not installed (apt-get install wrk)")
     chosen = [s for s in servers(args.workers) if not args.only or any(w in s.name for w in args.only)]
+    before = worktree(args.against) if args.against else None
+    if before is not None:
+        make_serve = servers(args.workers)[0].command
+        chosen.insert(
+            1, Server(f"the service at {args.against}, `make serve`", make_serve, "/api/predict", "png", tree=before)
+        )
     rows: dict[str, list[dict]] = {s.name: [] for s in chosen}
     with tempfile.TemporaryDirectory(prefix="digits-compare-") as tmp:
         tmp = Path(tmp)
@@ -261,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"  non-2xx {result['errors']}",
                     flush=True,
                 )
+    if before is not None:
+        subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=REPO, check=False)
     text = report(rows, args, argv)
     print(text)
     if str(args.out) != "-":
