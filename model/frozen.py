@@ -4,8 +4,9 @@ Why a second forward pass: serving answers one image at a time, and for a batch 
 dispatch costs more than the arithmetic. On the 2-core serving machine, the network and the out-of-distribution
 checks took 0.85 ms per image through torch and 0.18 ms through numpy (docs/serving.md has the measurement).
 Training, teaching and attributions need autograd and keep using MLP itself; tests/test_frozen.py checks that both
-give the same numbers for every activation, batch norm and depth. The arrays are views of the model's own
-parameters (no copy): the two can never hold different weights.
+give the same numbers for every activation, batch norm and depth. Each layer's weights are kept transposed, one
+row per input (model/products.py reads only the rows an image needs): a copy made once, so the model must not
+change after its FrozenMLP is made (served models never do; a snapshot or a taught copy gets its own).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from model.config import MLPConfig
 from model.mlp import MLP, LayerTrace
+from model.products import product
 
 Activation = Callable[[np.ndarray], np.ndarray]
 
@@ -45,12 +47,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class FrozenMLP:
-    """The network of an MLP in eval mode, as numpy views of its weights: trace(x) → every layer's z and a."""
+    """The network of an MLP in eval mode, in numpy: trace(x) → every layer's z and a."""
 
     def __init__(self, model: MLP) -> None:
         model.eval()  # dropout off, batch norm on its running statistics
         self.config, self.names = model.config, model.layer_names
-        self.layers = [(_array(lin.weight), _array(lin.bias)) for lin in [*model.hidden, model.output]]
+        self.layers = [(_rows(lin.weight), _array(lin.bias)) for lin in [*model.hidden, model.output]]
         self.norms = [_affine(norm) for norm in model.norms]
         self.f = NUMPY_ACTIVATIONS[model.config.activation](model.config)
 
@@ -58,12 +60,12 @@ class FrozenMLP:
         """Every layer's z and a (numpy) for pixels x (B, 784) float32; the output layer's a is the softmax."""
         a, traces = x.reshape(len(x), -1), []  # (B, 784)
         for (w, b), norm, name in zip(self.layers[:-1], self.norms, self.names):
-            z = a @ w.T + b  # (B, n·k)
+            z = product(a, w) + b  # (B, n·k)
             pieces = self._pieces(z if norm is None else z * norm[0] + norm[1])  # (B, n) or (B, n, k)
             a = self.f(pieces)  # (B, n)
             traces.append(LayerTrace(name, self.config.activation, self._shown_z(z, pieces), a))
         w, b = self.layers[-1]
-        logits = a @ w.T + b  # (B, 10)
+        logits = product(a, w) + b  # (B, 10)
         return [*traces, LayerTrace("output", "softmax", logits, softmax(logits))]
 
     def _pieces(self, z: np.ndarray) -> np.ndarray:
@@ -80,6 +82,11 @@ class FrozenMLP:
 
 def _array(tensor) -> np.ndarray:
     return tensor.detach().numpy()  # shares the tensor's memory
+
+
+def _rows(weight) -> np.ndarray:
+    """A layer's weights (n_out, n_in) as Wᵀ (n_in, n_out), C-contiguous: one row per input."""
+    return np.ascontiguousarray(weight.detach().numpy().T)
 
 
 def _affine(norm) -> tuple[np.ndarray, np.ndarray] | None:

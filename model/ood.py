@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from model.products import product
+
 FORMAT = "digits-feature-stats/1"
 
 
@@ -19,7 +21,7 @@ def threshold_at(scores: torch.Tensor, percentile: float) -> torch.Tensor:
 
 def nearest_whitened_distance(a: np.ndarray, whiten: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """min_c ‖a L − μ_c L‖² = min_c (a − μ_c)ᵀ P (a − μ_c) for P = L Lᵀ; a (N, n), centres = μ L (10, n) → (N,)."""
-    aw = (a @ whiten).astype(np.float64)  # (N, n); the expansion below in float64, where it cannot cancel badly
+    aw = product(a, whiten).astype(np.float64)  # (N, n); the expansion below in float64, where it cannot cancel badly
     c = centres.astype(np.float64)  # (10, n)
     distance = (aw * aw).sum(1, keepdims=True) - 2 * aw @ c.T + (c * c).sum(1)  # (N, 10)
     return np.maximum(distance.min(axis=1), 0)
@@ -40,7 +42,7 @@ class Subspaces:
 
     def residual(self, x: np.ndarray) -> np.ndarray:
         """Squared distance of each row of x (N, 784) from the nearest class's subspace (N,)."""
-        both = x @ self.project  # (N, 10k + 10)
+        both = product(x, self.project)  # (N, 10k + 10)
         kept = both[:, : self.classes * self.k].reshape(-1, self.classes, self.k) - self.projected_means  # (N, 10, k)
         distance = (x * x).sum(1, keepdims=True) - 2 * both[:, self.classes * self.k :] + self.mean_norms  # (N, 10)
         return np.maximum((distance - (kept * kept).sum(-1)).min(axis=1), 0)

@@ -57,7 +57,7 @@ class Predictor:
         checks=False skips the out-of-distribution checks (uncertain then comes from the probabilities alone)."""
         x = np.ascontiguousarray(pixels, dtype=np.float32).reshape(len(pixels), -1)  # (B, 784)
         traces = self.network.trace(x)
-        top_neurons = _top_neurons(self.model, x, top) if top else []
+        top_neurons = _top_neurons(self.model, x, traces, top) if top else []
         scores = self.ood.check(x, traces[-2].a) if self.ood and checks else []
         return self._judge(traces, layers, top_neurons, scores)
 
@@ -73,18 +73,18 @@ class Predictor:
         return Prediction(probs.argmax(axis=1), probs, entropy, uncertain, traces if layers else [], top, checks)
 
 
-def _top_neurons(model: MLP, x: np.ndarray, k: int) -> list[TopNeurons]:
-    """Gradient × activation: a_i · ∂z_d/∂a_i for the winning digit d (for the last layer, a_i · W_out[d, i])."""
+def _top_neurons(model: MLP, x: np.ndarray, traces: list[LayerTrace], k: int) -> list[TopNeurons]:
+    """Gradient × activation: a_i · ∂z_d/∂a_i for the winning digit d (for the last layer, a_i · W_out[d, i]);
+    the gradients from torch autograd, the activations those of the answer (traces)."""
     with torch.enable_grad():
-        traces = model.trace(torch.from_numpy(x))
-    logits = traces[-1].z  # (B, 10)
-    winner = logits.argmax(dim=1, keepdim=True)  # (B, 1)
-    grads = torch.autograd.grad(logits.gather(1, winner).sum(), [t.a for t in traces[:-1]])
-    return [_top(t, g, k) for t, g in zip(traces[:-1], grads)]
+        graph = model.trace(torch.from_numpy(x))
+    winner = torch.from_numpy(traces[-1].z.argmax(axis=1))[:, None]  # (B, 1)
+    grads = torch.autograd.grad(graph[-1].z.gather(1, winner).sum(), [t.a for t in graph[:-1]])
+    return [_top(t, g.numpy(), k) for t, g in zip(traces[:-1], grads)]
 
 
-def _top(trace: LayerTrace, grad: torch.Tensor, k: int) -> TopNeurons:
-    a = trace.a.detach()  # (B, n)
-    values, index = a.topk(min(k, a.shape[1]), dim=1)  # (B, k)
-    contribution = (a * grad).gather(1, index)  # (B, k)
-    return TopNeurons(trace.name, index.numpy(), values.numpy(), contribution.numpy())
+def _top(trace: LayerTrace, grad: np.ndarray, k: int) -> TopNeurons:
+    index = np.argsort(-trace.a, axis=1, kind="stable")[:, :k]  # (B, k), most active first
+    values = np.take_along_axis(trace.a, index, axis=1)  # (B, k)
+    contribution = np.take_along_axis(trace.a * grad, index, axis=1)  # (B, k)
+    return TopNeurons(trace.name, index, values, contribution)

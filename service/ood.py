@@ -51,7 +51,7 @@ class OodChecks:
 
     def __init__(self, stats: dict[str, torch.Tensor], percentile: float | None = None) -> None:
         whiten = torch.linalg.cholesky(stats["precision"].double())  # (n, n): P = L Lᵀ
-        self.whiten = whiten.float().numpy()
+        self.whiten = np.ascontiguousarray(whiten.float().numpy())  # rows by hidden neuron (model/products.py)
         self.centres = (stats["means"].double() @ whiten).numpy()  # (10, n), class means in whitened space
         means, bases = stats["pixel_means"].numpy(), stats["pixel_components"].numpy()  # (10, 784), (10, 784, k)
         self.subspaces = Subspaces(means, bases)

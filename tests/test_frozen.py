@@ -41,14 +41,31 @@ def test_numpy_trace_equals_torch_trace(activation, batch_norm, hidden):
     np.testing.assert_allclose(got[-1].a.sum(axis=1), 1, rtol=1e-6)
 
 
-def test_the_arrays_are_the_models_own_weights():
-    """Views, not copies: a change to the model's weights is what the numpy pass computes with."""
+def test_one_input_reads_only_the_rows_it_needs():
+    """For one row, product() skips the weight rows of zero inputs (NaN there changes nothing) and equals the
+    dense product; a batch takes the dense product (the NaN row then shows)."""
+    from model.products import product
+
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((784, 50)).astype(np.float32)
+    x = (rng.random((1, 784)) * (rng.random((1, 784)) > 0.8)).astype(np.float32)
+    expected = x.astype(np.float64) @ rows.astype(np.float64)
+    unused = np.flatnonzero(x[0] == 0)[0]
+    rows[unused] = np.nan
+    np.testing.assert_allclose(product(x, rows), expected, rtol=1e-5, atol=1e-5)
+    assert np.isnan(product(np.repeat(x, 2, axis=0), rows)).all()
+
+
+def test_a_model_changed_later_needs_a_new_frozen_copy():
+    """The weights are copied (transposed) once: a FrozenMLP made after a change computes with the change."""
     model = trained_like(MLPConfig(hidden=(8,)))
-    frozen = FrozenMLP(model)
+    before = FrozenMLP(model)
     with torch.no_grad():
-        model.output.bias += 1.0
+        model.hidden[0].weight += 0.5
     x = np.random.default_rng(0).random((2, 784), dtype=np.float32)
-    np.testing.assert_allclose(frozen.trace(x)[-1].z, model(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
+    expected = model(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(FrozenMLP(model).trace(x)[-1].z, expected, atol=1e-4)
+    assert not np.allclose(before.trace(x)[-1].z, expected, atol=1e-4)
 
 
 def test_sigmoid_has_no_overflow_at_extreme_inputs():
