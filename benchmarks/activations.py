@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import DOCS, machine, report, table  # noqa: E402
+from benchmarks.common import DOCS, bar_panels, machine, report, table  # noqa: E402
 from model import MLP, MLPConfig, load_weights  # noqa: E402
 from training.data import load_mnist, resolve_root, to_inputs  # noqa: E402
 from training.settings import TrainSettings  # noqa: E402
@@ -68,28 +68,12 @@ def train_one(activation: str, args, root: Path, out_dir: Path) -> dict:
 
 
 def plot(path: Path, results: dict[str, dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(results)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    panels = (
+    panels = [
         ("test accuracy (%)", [100 * r["test_accuracy"] for r in results.values()]),
         ("training seconds", [r["seconds"] for r in results.values()]),
         ("dead / saturated / single-piece neurons (%)", [100 * r["share"] for r in results.values()]),
-    )
-    for ax, (title, values) in zip(axes, panels):
-        ax.bar(names, values, color="tab:blue")
-        ax.set_title(title)
-        ax.tick_params(axis="x", rotation=30)
-        for i, v in enumerate(values):
-            ax.annotate(f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
-    axes[0].set_ylim(min(100 * r["test_accuracy"] for r in results.values()) - 1, 100)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    ]
+    bar_panels(path, list(results), panels, rotation=30, height=4)
 
 
 def main(argv: list[str] | None = None) -> int:

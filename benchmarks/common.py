@@ -71,3 +71,34 @@ def report(name: str, argv: Sequence[str] | None, info: dict[str, Any], markdown
     md = write_results(name, command.strip(), info, markdown, data)
     print("written to " + " and ".join(str(p) for p in (md, *also)))
     return md
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path) -> None:
+    """Lay a figure out, write it at 100 dpi and free it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    pyplot().close(fig)
+
+
+def bar_panels(path: Path, names: list[str], panels: list[tuple[str, list]], rotation: int, height: float) -> None:
+    """Side by side, one bar chart per (title, values), each bar labelled with its value; the first panel is an
+    accuracy in %, drawn from 1 below its lowest bar to 100. Written to PATH."""
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(14, height))
+    for ax, (title, values) in zip(axes, panels):
+        ax.bar(names, values, color="tab:blue")
+        ax.set_title(title)
+        ax.tick_params(axis="x", rotation=rotation)
+        for i, v in enumerate(values):
+            ax.annotate(f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
+    axes[0].set_ylim(min(panels[0][1]) - 1, 100)
+    save_figure(fig, path)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import DOCS, machine, report, table  # noqa: E402
+from benchmarks.common import DOCS, machine, pyplot, report, save_figure, table  # noqa: E402
 
 
 def label(metrics: dict) -> str:
@@ -33,12 +33,7 @@ def label(metrics: dict) -> str:
 
 
 def plot(path: Path, runs: dict[str, dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = pyplot().subplots(figsize=(8, 5))
     for (name, m), color in zip(runs.items(), itertools.cycle(["tab:blue", "tab:orange", "tab:green", "tab:red"])):
         seconds = list(itertools.accumulate(h["seconds"] for h in m["history"]))
         ax.plot(
@@ -66,9 +61,7 @@ def plot(path: Path, runs: dict[str, dict]) -> None:
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

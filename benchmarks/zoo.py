@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import DOCS, REPO, machine, report, table  # noqa: E402
+from benchmarks.common import DOCS, REPO, bar_panels, machine, report, table  # noqa: E402
 from model import MLP, load_weights  # noqa: E402
 from model.files import WEIGHTS  # noqa: E402
 from training.data import load_mnist, resolve_root, to_inputs  # noqa: E402
@@ -73,28 +73,10 @@ def row(name: str, cfg, r: dict, seconds: float | None) -> tuple:
 
 
 def plot(path: Path, results: dict[str, dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(results)
-    fig, axes = plt.subplots(1, 2, figsize=(14, 4.2))
     acc = [100 * r["test_accuracy"] for r in results.values()]
     off = [100 * sum(r["per_image"]) / len(r["per_image"]) for r in results.values()]
-    for ax, values, title in (
-        (axes[0], acc, "test accuracy (%)"),
-        (axes[1], off, "hidden neurons switched off per test image (%, mean)"),
-    ):
-        ax.bar(names, values, color="tab:blue")
-        ax.set_title(title)
-        ax.tick_params(axis="x", rotation=40)
-        for i, v in enumerate(values):
-            ax.annotate(f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
-    axes[0].set_ylim(min(acc) - 1, 100)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    panels = [("test accuracy (%)", acc), ("hidden neurons switched off per test image (%, mean)", off)]
+    bar_panels(path, list(results), panels, rotation=40, height=4.2)
 
 
 def main(argv: list[str] | None = None) -> int:
