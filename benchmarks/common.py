@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,3 +103,12 @@ def bar_panels(path: Path, names: list[str], panels: list[tuple[str, list]], rot
             ax.annotate(f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
     axes[0].set_ylim(min(panels[0][1]) - 1, 100)
     save_figure(fig, path)
+
+
+def replace_section(path: Path, heading: str, text: str) -> None:
+    """Put TEXT (starting with HEADING, a '## ' line) in place of that section of a markdown file (up to the next
+    '## ' heading), or append it; the rest of the file stays as it is."""
+    old = path.read_text() if path.is_file() else ""
+    pattern = re.compile(re.escape(heading) + r".*?(?=^## |\Z)", re.S | re.M)
+    new = pattern.sub(lambda _: text.rstrip() + "\n\n", old, count=1) if pattern.search(old) else None
+    path.write_text(new.rstrip() + "\n" if new is not None else old.rstrip() + "\n\n" + text.rstrip() + "\n")

@@ -17,7 +17,6 @@ import argparse
 import io
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -193,13 +192,6 @@ def report(results: dict[str, tuple[float, list[float], str]], argv: list[str]) 
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this section of the file (from its heading to the next '## '), or append it."""
-    old = path.read_text() if path.is_file() else ""
-    pattern = re.compile(re.escape(HEADING) + r".*?(?=^## |\Z)", re.S | re.M)
-    path.write_text(pattern.sub(lambda _: text + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -209,12 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.profile:
         profile(args)
     else:
-        from benchmarks.common import cpu_model
+        from benchmarks.common import cpu_model, replace_section
 
         print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
         results = compare(args)
         if args.out is not None:
-            write_section(args.out, report(results, argv))
+            replace_section(args.out, HEADING, report(results, argv))
     return 0
 
 

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run as a script from a checkout: model/ and service/ import without installing
 
 from benchmarks import live_server  # noqa: E402
+from benchmarks.common import replace_section  # noqa: E402
 
 BOUNDARY = "digitsbenchboundary"
 BENCH_HEADING = "## Benchmark"
@@ -190,13 +191,6 @@ def report(
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the file's benchmark section (from its heading to the end), keeping what comes before it."""
-    before = path.read_text().split(BENCH_HEADING)[0] if path.is_file() else "# Serving\n\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(before + section)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -238,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             live_server.stop(server)
     text = report(rows, args, weights_name, argv, (load_before, os.getloadavg()[0]))
     if str(args.out) != "-":
-        write_section(args.out, text)
+        replace_section(args.out, BENCH_HEADING, text)
         print(f"wrote {args.out}")
     return 0
 

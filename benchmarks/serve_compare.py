@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO)]
 
 from benchmarks import live_server  # noqa: E402
-from benchmarks.common import cpu_model  # noqa: E402
+from benchmarks.common import cpu_model, replace_section  # noqa: E402
 from benchmarks.request_cpu import BOUNDARY, png_request, worktree  # noqa: E402
 
 HEADING = "## Against other servers"
@@ -235,13 +235,6 @@ def report(rows: dict[str, list[dict]], args: argparse.Namespace, argv: list[str
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this benchmark's section of the file (from its heading to the next '## '), or append it."""
-    old = path.read_text()
-    pattern = re.compile(re.escape(HEADING) + r".*?(?=^## |\Z)", re.S | re.M)
-    path.write_text(pattern.sub(lambda _: text + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -274,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(rows, args, argv)
     print(text)
     if str(args.out) != "-":
-        write_section(args.out, text)
+        replace_section(args.out, HEADING, text)
     return 0
 
 
