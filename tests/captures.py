@@ -274,13 +274,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="MNIST folder (default: data)")
     args = parser.parse_args(argv)
+    from tests.realistic import write_set
     from training.data import load_mnist
 
     mnist = load_mnist(args.data_dir)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for i, (data, label, kind) in enumerate(build_capture_set(mnist.test_x, mnist.test_y, args.per_kind, args.seed)):
-        ext = {"JPEG": "jpg"}.get(fmt := Image.open(io.BytesIO(data)).format, fmt.lower())
-        (args.out / f"{i:04d}_{kind}_{label}.{ext}").write_bytes(data)
+    write_set(args.out, build_capture_set(mnist.test_x, mnist.test_y, args.per_kind, args.seed))
     return 0
 
 

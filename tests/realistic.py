@@ -117,6 +117,15 @@ def build_realistic_set(images, labels, n: int = 350, seed: int = 0) -> list[tup
     ]
 
 
+def write_set(out: Path, items: list[tuple[bytes, int, str]]) -> None:
+    """Write (encoded image, label, kind) uploads into OUT as index_kind_label.ext (also for tests/captures.py)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for i, (data, label, kind) in enumerate(items):
+        fmt = Image.open(io.BytesIO(data)).format
+        ext = {"JPEG": "jpg"}.get(fmt, fmt.lower())
+        (out / f"{i:04d}_{kind}_{label}.{ext}").write_bytes(data)
+
+
 def main(argv=None) -> int:
     """Write the set as files named index_kind_label.ext."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -128,10 +137,7 @@ def main(argv=None) -> int:
     from training.data import load_mnist
 
     mnist = load_mnist(args.data_dir)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for i, (data, label, kind) in enumerate(build_realistic_set(mnist.test_x, mnist.test_y, args.n, args.seed)):
-        ext = Image.open(io.BytesIO(data)).format.lower()
-        (args.out / f"{i:04d}_{kind}_{label}.{ext}").write_bytes(data)
+    write_set(args.out, build_realistic_set(mnist.test_x, mnist.test_y, args.n, args.seed))
     return 0
 
 
