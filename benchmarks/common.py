@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -11,9 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
+BOUNDARY = "digitsbenchboundary"  # of every multipart body the benchmarks send
 RESULTS = REPO / "artifacts" / "benchmarks"
 DOCS = REPO / "docs"
 
@@ -112,3 +115,36 @@ def replace_section(path: Path, heading: str, text: str) -> None:
     pattern = re.compile(re.escape(heading) + r".*?(?=^## |\Z)", re.S | re.M)
     new = pattern.sub(lambda _: text.rstrip() + "\n\n", old, count=1) if pattern.search(old) else None
     path.write_text(new.rstrip() + "\n" if new is not None else old.rstrip() + "\n\n" + text.rstrip() + "\n")
+
+
+def png_bytes(image) -> bytes:
+    """A uint8 array (H, W) as PNG bytes."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def small_png() -> bytes:
+    """A 28×28 drawing of a '7': the size a client that scales its canvas first would send."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (28, 28), 0)
+    ImageDraw.Draw(img).line([(6, 6), (21, 6), (12, 23)], fill=255, width=3)
+    return png_bytes(np.asarray(img))
+
+
+def multipart(images: list[bytes]) -> bytes:
+    """A multipart/form-data body (boundary BOUNDARY) with each image as a file field named 'image'."""
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="{i}.png"\r\n'
+        f"Content-Type: image/png\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+        for i, data in enumerate(images)
+    ]
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+MULTIPART_TYPE = f"multipart/form-data; boundary={BOUNDARY}"

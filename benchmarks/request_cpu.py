@@ -30,7 +30,6 @@ for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO)]
 
-BOUNDARY = "digitscpuboundary"
 HEADING = "## CPU per request"
 
 
@@ -49,16 +48,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def png_request() -> tuple[bytes, str]:
     """A multipart body holding one 28×28 PNG of a '7' (what the page and most clients send) and its type."""
-    from PIL import Image, ImageDraw
+    from benchmarks.common import MULTIPART_TYPE, multipart, small_png
 
-    img = Image.new("L", (28, 28), 0)
-    ImageDraw.Draw(img).line([(6, 6), (21, 6), (12, 23)], fill=255, width=3)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="7.png"\r\n'
-    head += "Content-Type: image/png\r\n\r\n"
-    body = head.encode() + buf.getvalue() + f"\r\n--{BOUNDARY}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={BOUNDARY}"
+    return multipart([small_png()]), MULTIPART_TYPE
 
 
 def make_app(weights: Path):
@@ -143,11 +135,12 @@ def child_profile(tree: Path, args: argparse.Namespace) -> str:
 
 
 def worktree(rev: str) -> Path:
-    """A temporary checkout of REV with this tree's benchmark script (older trees may lack it)."""
+    """A temporary checkout of REV with this tree's benchmark scripts (older trees may lack them)."""
     path = Path(tempfile.mkdtemp(prefix="digits-rev-")) / "tree"
     subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=REPO, check=True, capture_output=True)
     (path / "benchmarks").mkdir(exist_ok=True)
-    (path / "benchmarks/request_cpu.py").write_text(Path(__file__).read_text())
+    for script in ("request_cpu.py", "common.py"):  # the harness is this tree's; the service measured is REV's
+        (path / "benchmarks" / script).write_text((REPO / "benchmarks" / script).read_text())
     return path
 
 

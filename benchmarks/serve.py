@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import io
 import os
 import platform
 import subprocess
@@ -24,15 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run as a script from a checkout: model/ and service/ import without installing
 
 from benchmarks import live_server  # noqa: E402
-from benchmarks.common import replace_section  # noqa: E402
+from benchmarks.common import MULTIPART_TYPE, multipart, replace_section, small_png  # noqa: E402
 
-BOUNDARY = "digitsbenchboundary"
 BENCH_HEADING = "## Benchmark"
 
 
@@ -53,26 +50,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--out", type=Path, default=REPO / "docs/serving.md", help="markdown report ('-' for none)")
     return p.parse_args(argv)
-
-
-def small_png() -> bytes:
-    """A 28×28 drawing of a '7': the size a client that scales its canvas first would send."""
-    img = Image.new("L", (28, 28), 0)
-    ImageDraw.Draw(img).line([(6, 6), (21, 6), (12, 23)], fill=255, width=3)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def multipart(images: list[bytes]) -> bytes:
-    parts = [
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="{i}.png"\r\n'
-        f"Content-Type: image/png\r\n\r\n".encode()
-        + data
-        + b"\r\n"
-        for i, data in enumerate(images)
-    ]
-    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
 def weights_to_serve(path: Path, tmp: Path) -> tuple[Path, str]:
@@ -202,14 +179,14 @@ def main(argv: list[str] | None = None) -> int:
             f"/api/predict, batch of {args.batch}",
             "/api/predict",
             batch,
-            f"multipart/form-data; boundary={BOUNDARY}",
+            MULTIPART_TYPE,
             args.batch,
         ),
         (
             f"/api/predict?activations=1, batch of {args.batch}",
             "/api/predict?activations=1",
             batch,
-            f"multipart/form-data; boundary={BOUNDARY}",
+            MULTIPART_TYPE,
             args.batch,
         ),
     ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import io
 import json
 import re
 import shutil
@@ -29,8 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO)]
 
 from benchmarks import live_server  # noqa: E402
-from benchmarks.common import cpu_model, replace_section  # noqa: E402
-from benchmarks.request_cpu import BOUNDARY, png_request, worktree  # noqa: E402
+from benchmarks.common import MULTIPART_TYPE, cpu_model, multipart, png_bytes, replace_section, small_png  # noqa: E402
+from benchmarks.request_cpu import worktree  # noqa: E402
 
 HEADING = "## Against other servers"
 PY = sys.executable
@@ -108,8 +107,7 @@ def bodies(tmp: Path) -> dict[str, tuple[Path, str, dict[str, str]]]:
     from service.preprocess import preprocess
     from training.data import load_mnist, resolve_root
 
-    body, ctype = png_request()
-    png = body.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0]
+    png = small_png()
     pixels = preprocess(png).pixels.reshape(-1).tolist()
     v2 = {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": pixels}]}
     digits = load_mnist(resolve_root(None)).test_x[:256].numpy()  # (256, 28, 28) uint8
@@ -127,31 +125,18 @@ def bodies(tmp: Path) -> dict[str, tuple[Path, str, dict[str, str]]]:
         }
     ).encode()
     files = {
-        "png": (body, ctype, {}),
+        "png": (multipart([png]), MULTIPART_TYPE, {}),
         "v2": (json.dumps(v2).encode(), "application/json", {}),
         "v2_256": (
             head + digits.tobytes(),
             "application/octet-stream",
             {"Inference-Header-Content-Length": str(len(head))},
         ),
-        "png_64": (multipart_of([png_bytes(d) for d in digits[:64]]), f"multipart/form-data; boundary={BOUNDARY}", {}),
+        "png_64": (multipart([png_bytes(d) for d in digits[:64]]), MULTIPART_TYPE, {}),
     }
     for name, (data, _, _) in files.items():
         (tmp / f"{name}.body").write_bytes(data)
     return {name: (tmp / f"{name}.body", t, h) for name, (_, t, h) in files.items()}
-
-
-def png_bytes(image) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def multipart_of(pngs: list[bytes]) -> bytes:
-    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="d.png"\r\n\r\n'.encode()
-    return b"".join(head + data + b"\r\n" for data in pngs) + f"--{BOUNDARY}--\r\n".encode()
 
 
 def start(server: Server, port: int, weights: Path, tmp: Path) -> subprocess.Popen:
