@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The digits service: gunicorn + Flask + the MLP, as a small non-root image.
+# The digits service: granian + Flask + the MLP, as a small non-root image.
 #
 #   docker build -t digits .                                                    # pinned torch from PyPI
 #   docker build -t digits --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cpu .   # CPU-only torch, far smaller
@@ -58,4 +58,4 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz\", timeout=4)"]
-CMD ["gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
+CMD ["python", "-m", "service.serve"]

@@ -74,8 +74,8 @@ zoo: $(STAMP) ## train the comparison set into $(ZOO_DIR)/NAME/, ZOO_JOBS at a t
 .PHONY: FORCE
 FORCE:
 
-serve: $(STAMP) $(WEIGHTS) ## set up, train if no weights exist, serve on $$HOST:$$PORT (default 0.0.0.0:8000) with gunicorn
-	$(VENV)/bin/gunicorn -c service/gunicorn_conf.py service.wsgi:app
+serve: $(STAMP) $(WEIGHTS) ## set up, train if no weights exist, serve on $$HOST:$$PORT (default 0.0.0.0:8000) with granian
+	$(PY) -m service.serve
 
 browser-deps: ## install Debian's Chromium for the browser tests, if missing
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -92,7 +92,7 @@ test: $(STAMP) browser-deps lint ## lint, then run every test (unit, training on
 test-fast: $(STAMP) ## the tests that take seconds, not minutes
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_FLAGS)
 
-stress: $(STAMP) $(WEIGHTS) ## the long runs: a 10-minute soak against gunicorn and an 11,000-request fuzz run
+stress: $(STAMP) $(WEIGHTS) ## the long runs: a 10-minute soak against the server and an 11,000-request fuzz run
 	$(PY) benchmarks/soak.py --seconds 600
 	FUZZ_EXAMPLES=1000 $(PY) -m pytest tests/test_fuzz.py  # 1,000 per operation that takes input: 11,000 requests
 

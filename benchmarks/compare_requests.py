@@ -1,4 +1,4 @@
-"""How the compare view should ask N models about one drawing: measured in Chromium against gunicorn (`make serve`).
+"""How the compare view should ask N models about one drawing: measured in Chromium against the server (`make serve`).
 
     python benchmarks/compare_requests.py        # the default model and every artifacts/models/NAME (make zoo)
 
@@ -26,7 +26,7 @@ from browser_kit import draw_seven, launch, prediction  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from benchmarks.common import REPO, machine, report, table  # noqa: E402
-from benchmarks.live_server import free_port, start_gunicorn, stop, wait_ready  # noqa: E402
+from benchmarks.live_server import free_port, start_server, stop, wait_ready  # noqa: E402
 
 STRATEGIES = ("parallel", "sequential", "parallel pixels")
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     info, port = machine(), free_port()
     env = {"DIGITS_MODELS": str(args.models), "DIGITS_MODEL_NAME": args.name}
-    server = start_gunicorn(args.weights, port, args.workers, extra_env=env)
+    server = start_server(args.weights, port, args.workers, extra_env=env)
     try:
         wait_ready(port, server)
         result = measure(f"http://127.0.0.1:{port}", args.rounds)
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         stop(server)
     medians = {s: statistics.median(r[s] for r in result["runs"]) for s in STRATEGIES}
     rows = [(s, f"{medians[s]:.0f}", f"{min(r[s] for r in result['runs']):.0f}") for s in STRATEGIES]
-    md = table((f"{len(result['models'])} models, {args.workers} gunicorn workers", "median ms", "best ms"), rows)
+    md = table((f"{len(result['models'])} models, {args.workers} server workers", "median ms", "best ms"), rows)
     md += f"\n\nThe compare view itself (requests and drawing every card): {result['compare_view_ms']:.0f} ms."
     report("compare_requests", argv, info, md, result | {"medians": medians})
     return 0

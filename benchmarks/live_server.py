@@ -1,4 +1,4 @@
-"""gunicorn as `make serve` runs it, on a loopback port: start it, wait until it is ready, stop it.
+"""The service as `make serve` runs it (python -m service.serve), on a loopback port: start, wait until ready, stop.
 
 Shared by the serving benchmarks (serve.py, soak.py) and the tests that need the real server.
 """
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
+SERVE = [sys.executable, "-m", "service.serve"]
 
 
 def free_port() -> int:
@@ -25,7 +25,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gunicorn_env(weights: Path, port: int, workers: int | None = 2, **extra: str) -> dict[str, str]:
+def server_env(weights: Path, port: int, workers: int | None = 2, **extra: str) -> dict[str, str]:
     """The environment that serves WEIGHTS on 127.0.0.1:PORT (workers=None: WORKERS as inherited, else the default)."""
     env = {
         **os.environ,
@@ -40,24 +40,24 @@ def gunicorn_env(weights: Path, port: int, workers: int | None = 2, **extra: str
     return env
 
 
-def start_gunicorn(
+def start_server(
     weights: Path, port: int, workers: int | None = 2, log=subprocess.DEVNULL, extra_env: dict[str, str] | None = None
 ) -> subprocess.Popen:
-    """Start gunicorn in its own process group, stdout and stderr both to LOG (a file, DEVNULL or PIPE)."""
-    env = gunicorn_env(weights, port, workers, **(extra_env or {}))
-    return subprocess.Popen(GUNICORN, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    """Start the server in its own process group, stdout and stderr both to LOG (a file, DEVNULL or PIPE)."""
+    env = server_env(weights, port, workers, **(extra_env or {}))
+    return subprocess.Popen(SERVE, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Return once GET /readyz answers 200; raise RuntimeError if gunicorn exits or TIMEOUT seconds pass first."""
+    """Return once GET /readyz answers 200; raise RuntimeError if the server exits or TIMEOUT seconds pass first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {proc.returncode}")
+            raise RuntimeError(f"the server exited with status {proc.returncode}")
         if _ready(port):
             return
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not become ready in {timeout:g} s")
+    raise RuntimeError(f"the server did not become ready in {timeout:g} s")
 
 
 def _ready(port: int) -> bool:
@@ -73,7 +73,7 @@ def _ready(port: int) -> bool:
 
 
 def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
-    """SIGTERM gunicorn's process group; SIGKILL it if it has not exited after TIMEOUT seconds."""
+    """SIGTERM the server's process group; SIGKILL it if it has not exited after TIMEOUT seconds."""
     _signal_group(proc, signal.SIGTERM)
     try:
         proc.wait(timeout=timeout)

@@ -1,4 +1,4 @@
-"""Serving benchmark: gunicorn with the project's config on a loopback port, driven by keep-alive clients.
+"""Serving benchmark: the server as `make serve` runs it (granian) on a loopback port, driven by keep-alive clients.
 
     python benchmarks/serve.py [--workers 2] [--clients 16] [--seconds 8] [--weights PATH] [--out docs/serving.md]
 
@@ -37,8 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    p.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    p.add_argument("--threads", type=int, default=1, help="gthread threads per worker (as make serve)")
+    p.add_argument("--workers", type=int, default=2, help="server worker processes")
+    p.add_argument("--threads", type=int, default=1, help="requests each worker runs at once (THREADS, as make serve)")
     p.add_argument("--clients", type=int, default=16, help="concurrent keep-alive connections")
     p.add_argument("--seconds", type=float, default=8.0, help="duration of each scenario")
     p.add_argument("--batch", type=int, default=64, help="images per request on the batch path")
@@ -64,14 +64,14 @@ def weights_to_serve(path: Path, tmp: Path) -> tuple[Path, str]:
 
 
 def start_server(weights: Path, port: int, args: argparse.Namespace, tmp: Path) -> subprocess.Popen:
-    """gunicorn with the benchmark's workers and threads, ready to answer; exit with the reason if it does not start."""
+    """The server with the benchmark's workers and threads, ready to answer; exit with the reason if it cannot start."""
     extra = {"THREADS": str(args.threads), "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom")}
-    proc = live_server.start_gunicorn(weights, port, args.workers, extra_env=extra)
+    proc = live_server.start_server(weights, port, args.workers, extra_env=extra)
     try:
         live_server.wait_ready(port, proc, timeout=60)
     except RuntimeError as exc:
         live_server.stop(proc)
-        raise SystemExit(f"benchmark: gunicorn did not start ({exc})") from None
+        raise SystemExit(f"benchmark: the server did not start ({exc})") from None
     return proc
 
 
@@ -145,7 +145,8 @@ def report(
         f"Command: `{cmd}`  ",
         f"Machine: {machine()}  ",
         f"Date: {datetime.now(UTC).isoformat(timespec='seconds')}  ",
-        f"Server: gunicorn, {args.workers} gthread workers × {args.threads} threads, one torch thread per worker; "
+        f"Server: granian (python -m service.serve), {args.workers} workers × {args.threads} request threads, one "
+        "compute thread per worker; "
         f"weights: {weights_name}  ",
         f"Clients: {args.clients} keep-alive HTTP/1.1 connections (Python threads, http.client) on the same machine, "
         f"{args.seconds:g} s per scenario.",

@@ -5,7 +5,7 @@
 Every server serves the same weights on a loopback port, two processes on the two cores (or its framework's
 equivalent), one at a time; wrk (1 thread, keep-alive connections) posts the same request for 2 s to warm up, then
 for --seconds. Rounds go through every server in turn, so a busy machine slows them alike; the medians of the
-rounds go into docs/serving.md. LitServe and KServe come from the optional `bench` extra
+rounds go into docs/serving.md. gunicorn, LitServe and KServe come from the optional `bench` extra
 (`pip install -e '.[bench]'`) and wrk from the system (`apt-get install wrk`).
 """
 
@@ -67,14 +67,24 @@ class Server:
 REQUESTS = {"png": 1, "v2": 1, "v2_256": 256, "png_64": 64}
 
 
+def make_serve(tree: Path) -> list[str]:
+    """The command `make serve` ran at TREE: service/serve.py (granian) where it exists, else gunicorn's config."""
+    if (tree / "service/serve.py").is_file():
+        return [PY, "-m", "service.serve"]
+    return [PY, "-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
+
+
 def servers(workers: int) -> list[Server]:
     gunicorn = [PY, "-m", "gunicorn", "--bind", "127.0.0.1:{port}", "--workers", str(workers)]
-    granian = [PY, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", "{port}"]
-    granian += ["--workers", str(workers), "--blocking-threads", "1", "--no-ws", "--log-level", "warning"]
-    make_serve = [PY, "-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
+    serve = make_serve(REPO)
     return [
-        Server("the service, `make serve`", make_serve, "/api/predict", "png"),
-        Server("the service under granian", [*granian, "service.wsgi:app"], "/api/predict", "png"),
+        Server("the service, `make serve` (granian)", serve, "/api/predict", "png"),
+        Server(
+            "the service under gunicorn gthread (1 thread, app preloaded)",
+            [*gunicorn, "-k", "gthread", "--threads", "1", "--preload", "service.wsgi:app"],
+            "/api/predict",
+            "png",
+        ),
         Server(
             "minimal Flask (benchmarks/baseline_flask.py), gunicorn sync",
             [*gunicorn, "-k", "sync", "benchmarks.baseline_flask:app"],
@@ -82,10 +92,10 @@ def servers(workers: int) -> list[Server]:
             "png",
         ),
         Server("LitServe 0.2.19", [PY, "-m", "benchmarks.others.litserve_app"], "/api/predict", "png"),
-        Server("the service, `make serve`, V2 JSON", make_serve, V2_PATH, "v2"),
+        Server("the service, `make serve`, V2 JSON", serve, V2_PATH, "v2"),
         Server("KServe 0.21.0 ModelServer, V2 JSON", [PY, "-m", "benchmarks.others.kserve_app"], V2_PATH, "v2"),
-        Server("the service, `make serve`, V2 binary UINT8 [256, 28, 28]", make_serve, V2_PATH, "v2_256"),
-        Server("the service, `make serve`, 64 PNGs in one multipart body", make_serve, "/api/predict", "png_64"),
+        Server("the service, `make serve`, V2 binary UINT8 [256, 28, 28]", serve, V2_PATH, "v2_256"),
+        Server("the service, `make serve`, 64 PNGs in one multipart body", serve, "/api/predict", "png_64"),
     ]
 
 
@@ -94,7 +104,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=2, help="times every server is measured (interleaved)")
     p.add_argument("--seconds", type=int, default=8, help="measured seconds per server and round")
     p.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections")
-    p.add_argument("--workers", type=int, default=2, help="worker processes for gunicorn and granian")
+    p.add_argument("--workers", type=int, default=2, help="worker processes for every server that has them")
     p.add_argument("--weights", type=Path, default=REPO / "artifacts/model.safetensors", help="weights to serve")
     p.add_argument("--only", nargs="*", default=None, help="servers whose name contains one of these words")
     p.add_argument("--against", default=None, help="also the service at this git revision, as `make serve` runs it")
@@ -140,7 +150,7 @@ def bodies(tmp: Path) -> dict[str, tuple[Path, str, dict[str, str]]]:
 
 
 def start(server: Server, port: int, weights: Path, tmp: Path) -> subprocess.Popen:
-    env = live_server.gunicorn_env(weights, port, None, PROMETHEUS_MULTIPROC_DIR=str(tmp / "prom"))
+    env = live_server.server_env(weights, port, None, PROMETHEUS_MULTIPROC_DIR=str(tmp / "prom"))
     env.update(dict(server.env), PYTHONPATH=str(server.tree), DIGITS_MODELS=str(tmp / "no-models"))
     command = [part.format(port=port) for part in server.command]
     return subprocess.Popen(
@@ -228,10 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [s for s in servers(args.workers) if not args.only or any(w in s.name for w in args.only)]
     before = worktree(args.against) if args.against else None
     if before is not None:
-        make_serve = servers(args.workers)[0].command
-        chosen.insert(
-            1, Server(f"the service at {args.against}, `make serve`", make_serve, "/api/predict", "png", tree=before)
-        )
+        old = Server(f"the service at {args.against}, `make serve`", make_serve(before), "/api/predict", "png", before)
+        chosen.insert(1, old)
     rows: dict[str, list[dict]] = {s.name: [] for s in chosen}
     with tempfile.TemporaryDirectory(prefix="digits-compare-") as tmp:
         tmp = Path(tmp)

@@ -1,13 +1,13 @@
-"""Soak test: gunicorn as `make serve` runs it, on loopback, under keep-alive clients mixing good and hostile uploads.
+"""Soak test: the server as `make serve` runs it, on loopback, under keep-alive clients mixing good and hostile uploads.
 
     python benchmarks/soak.py [--seconds 60] [--clients 32] [--weights PATH] [--out docs/reliability.md]
 
 Each client is a thread with one persistent HTTP/1.1 connection (http.client), sending cases from the hostile
 corpus (tests/hostile/make_corpus.py): half good images, half bad requests. Reports requests served, 5xx answers
 (must be 0), dropped connections (no response at all; must be 0), answers that differ from the corpus, worker
-restarts, and the RSS of every gunicorn worker (/proc/PID/status VmRSS) after a warm-up and at the end (growth must
-stay under 10 %). After a 413 for an over-limit body a client opens a new connection: gunicorn 27 answers it with
-keep-alive but closes the connection once it finds more than 64 KiB of unread body (see docs/reliability.md).
+restarts, and the RSS of every server worker (/proc/PID/status VmRSS) after a warm-up and at the end (growth must
+stay under 10 %). After a 413 for an over-limit body a client opens a new connection: the server closes the
+connection on a body the app left unread (see docs/reliability.md).
 Writes the figures into the soak section of docs/reliability.md. Exit status 1 if a limit is broken.
 """
 
@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import machine, machine_line  # noqa: E402
-from benchmarks.live_server import free_port, start_gunicorn, stop, wait_ready  # noqa: E402
+from benchmarks.live_server import free_port, start_server, stop, wait_ready  # noqa: E402
 from tests.hostile.make_corpus import Case, build_corpus  # noqa: E402
 
 MAX_RSS_GROWTH = 0.10
@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=60.0, help="length of the measured run")
     p.add_argument("--warmup", type=float, default=5.0, help="seconds of the same traffic before the first RSS reading")
     p.add_argument("--clients", type=int, default=32, help="concurrent keep-alive connections")
-    p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: WORKERS or the setting's 2)")
+    p.add_argument("--workers", type=int, default=None, help="server workers (default: WORKERS or the setting's 2)")
     p.add_argument(
         "--weights",
         type=Path,
@@ -71,7 +71,7 @@ def weights_to_serve(path: Path, tmp: Path) -> Path:
 
 
 def ready(port: int, server) -> None:
-    """Wait for gunicorn to answer /readyz; end the soak with the reason if it does not."""
+    """Wait for the server to answer /readyz; end the soak with the reason if it does not."""
     try:
         wait_ready(port, server, timeout=120)
     except RuntimeError as exc:
@@ -79,7 +79,7 @@ def ready(port: int, server) -> None:
 
 
 def workers_of(master: int) -> list[int]:
-    """PIDs whose parent is the gunicorn master."""
+    """PIDs whose parent is the server's main process."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -159,7 +159,7 @@ def client(port: int, good: list[Case], bad: list[Case], seed: int, until: float
         tally.add(case, response.status, time.perf_counter() - t0)
         idle_since, used, previous = time.monotonic(), used + 1, case
         if response.will_close or response.cut_off or case.code == "request_too_large":
-            conn.close()  # gunicorn drains at most 64 KiB of an unread body, then closes without saying so
+            conn.close()  # the server closes a connection whose body the app left unread
             conn = None
     if conn is not None:
         conn.close()
@@ -233,7 +233,7 @@ def markdown(args, f: dict, info: dict, ok: bool) -> str:
         f"{START}\n### Soak: {'passed' if ok else 'FAILED'}\n\n"
         f"Command: `python benchmarks/soak.py --seconds {args.seconds:g} --clients {args.clients}`; "
         f"{args.warmup:g} s warm-up, then {args.seconds:g} s measured. {f['cases']} corpus cases, half the "
-        f"requests good images, half hostile ones; gunicorn with service/gunicorn_conf.py on 127.0.0.1, serving "
+        f"requests good images, half hostile ones; `python -m service.serve` on 127.0.0.1, serving "
         f"{f['weights']}.\n\n"
         f"{machine_line(info)} The CPU was shared with the clients (same machine) and with other work, "
         f"so throughput and latency are a floor; the pass/fail figures do not depend on speed.\n\n{table}\n{END}"
@@ -256,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="digits-soak-") as tmp:
         cases = build_corpus()
         port, weights = free_port(), weights_to_serve(args.weights, Path(tmp))
-        with (Path(tmp) / "gunicorn.log").open("wb") as fh:
-            server = start_gunicorn(weights, port, args.workers, fh)
+        with (Path(tmp) / "server.log").open("wb") as fh:
+            server = start_server(weights, port, args.workers, fh)
         try:
             ready(port, server)
             drive(port, cases, args.clients, args.warmup, args.seed + 1)
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             restarts = len(set(rss_end) ^ set(pids))
         finally:
             stop(server)
-            log = (Path(tmp) / "gunicorn.log").read_text(errors="replace")
+            log = (Path(tmp) / "server.log").read_text(errors="replace")
     figures, ok = summarise(args, tally, seconds, rss_start, rss_end, restarts, len(cases))
     figures["weights"] = (
         f"`{args.weights.relative_to(REPO) if args.weights.is_relative_to(REPO) else args.weights}`"
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     if tally.dropped:
         print("dropped:", *tally.dropped[:10], sep="\n  ", file=sys.stderr)
     if "Traceback" in log:
-        print("gunicorn logged a traceback:\n" + log[log.index("Traceback") :][:3000], file=sys.stderr)
+        print("the server logged a traceback:\n" + log[log.index("Traceback") :][:3000], file=sys.stderr)
     if str(args.out) != "-":
         write_section(args.out, section)
     return 0 if ok else 1

@@ -50,7 +50,7 @@ def _drain_unread_body(response):
     length = request.content_length or 0
     if 0 < length <= current_app.config["MAX_CONTENT_LENGTH"]:
         request.stream.exhaust()
-    return response  # a larger body is never read: gunicorn_conf.pre_request closes that connection
+    return response  # a larger body is never read: the server closes that connection after the 413
 
 
 def _api_error(err: ApiError):

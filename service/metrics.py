@@ -1,7 +1,7 @@
 """Prometheus metrics: requests by route and status, latency, predictions by digit; /metrics exposes them.
 
-Under gunicorn every worker is its own process, so prometheus_client's multiprocess mode is used: the
-gunicorn config points PROMETHEUS_MULTIPROC_DIR at an empty folder before the app (and so this module) is
+Under the server (service/serve.py) every worker is its own process, so prometheus_client's multiprocess mode is
+used: the launcher points PROMETHEUS_MULTIPROC_DIR at an empty folder before the app (and so this module) is
 imported, each worker writes its samples there, and /metrics adds them up across workers.
 """
 
@@ -58,7 +58,7 @@ def _record(response: Response) -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus text format, summed over every gunicorn worker when running under gunicorn."""
+    """Prometheus text format, summed over every worker when running under the server (service/serve.py)."""
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-cv2.setNumThreads(1)  # one request per worker per core (service/gunicorn_conf.py): no thread pool of its own
+cv2.setNumThreads(1)  # one request per worker per core (service/serve.py): no thread pool of its own
 
 PLAN_SIDE = 256  # the page's light is estimated on a copy whose short side is about this long
 # Kernel of the grey closing, as a share of the short side: wider than a pen's stroke on a page (up to ~7 %), and

@@ -5,7 +5,7 @@ under the models folder (DIGITS_MODELS), served as NAME. What it guarantees:
 
 - the default model must load at start-up (create_app raises StartupError otherwise); the others may fail, and
   are then listed as ``failed`` with the one-line reason;
-- every process rescans at most every RELOAD_SECONDS, on the next request (each gunicorn worker on its own), and
+- every process rescans at most every RELOAD_SECONDS, on the next request (each server worker on its own), and
   reloads a file only when its size or modification time changed;
 - a file that does not load (broken, half-written, stale) never replaces a working model: the old one keeps
   serving and the entry says ``failed`` with why; a removed folder stops being served;

@@ -85,19 +85,19 @@ SETTINGS = (
     ),
 )
 
-# Read by service/gunicorn_conf.py, not by the Flask app.
+# Read by service/serve.py (the server), not by the Flask app.
 SERVER_SETTINGS = (
     Setting("HOST", "0.0.0.0", "HOST", str, "address to listen on"),
     Setting("PORT", 8000, "PORT", int, "port to listen on"),
-    Setting("WORKERS", 2, "WORKERS", int, "gunicorn worker processes, one model copy and one inference thread each"),
+    Setting("WORKERS", 2, "WORKERS", int, "worker processes, one model copy and one inference thread each"),
     Setting(
         "THREADS",
         1,
         "THREADS",
         int,
-        "requests each worker runs at once (gthread: idle keep-alive connections wait in its poller, not in a thread)",
+        "requests each worker runs at once (idle keep-alive connections wait in the server, not in a thread)",
     ),
-    Setting("TIMEOUT", 30, "TIMEOUT", int, "seconds a request may take before gunicorn restarts its worker"),
+    Setting("ACCESS_LOG", False, "ACCESS_LOG", on_off, "log every request to stderr: on/off"),
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from model import MLP
 from model.files import METRICS, beside
 
-SERVING_LIBRARIES = ("torch", "numpy", "flask", "werkzeug", "gunicorn", "pillow", "prometheus-client", "safetensors")
+SERVING_LIBRARIES = ("torch", "numpy", "flask", "werkzeug", "granian", "pillow", "prometheus-client", "safetensors")
 
 
 def serving_libraries() -> dict[str, str]:

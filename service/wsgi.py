@@ -1,7 +1,7 @@
-"""The WSGI entry point for gunicorn: `gunicorn -c service/gunicorn_conf.py service.wsgi:app`.
+"""The WSGI app as the server runs it (`python -m service.serve`, or any WSGI server: `service.wsgi:app`).
 
-Missing or corrupt weights end start-up with one line naming the file and exit status 1, before any worker
-is forked (the gunicorn config preloads the app), so there is never a half-alive server.
+Missing or corrupt weights end start-up with one line naming the file and exit status 1; service/serve.py imports
+this module before any worker is forked, so there is never a half-alive server.
 """
 
 from __future__ import annotations

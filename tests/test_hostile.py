@@ -1,4 +1,4 @@
-"""Every hostile-corpus case through Flask's test client and through a live gunicorn on 127.0.0.1: never a 500, always
+"""Every hostile-corpus case through Flask's test client and through the live server on 127.0.0.1: never a 500, always
 the documented status and error code (or the right digit), errors that leak no paths or tracebacks, and a good
 request answered right after each bad one."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.live_server import free_port, start_gunicorn, stop, wait_ready
+from benchmarks.live_server import free_port, start_server, stop, wait_ready
 from tests.hostile.make_corpus import Case, Digits, build_corpus, encode
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,13 +99,13 @@ def test_uploads_are_never_written_under_their_own_names(client, corpus):
     assert {t: t.exists() for t in targets} == before
 
 
-# --- a live gunicorn ----------------------------------------------------------------------------------------------
+# --- the live server -----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def server(trained_weights):
     port = free_port()
-    proc = start_gunicorn(trained_weights, port)
+    proc = start_server(trained_weights, port)
     try:
         wait_ready(port, proc, timeout=90)
         yield port
@@ -137,7 +137,7 @@ def exchange(conn: http.client.HTTPConnection, method: str, path: str, headers: 
     return response
 
 
-def test_every_case_through_live_gunicorn(server, corpus, good):
+def test_every_case_through_the_live_server(server, corpus, good):
     control, control_digit = good
     failures = []
     for case in corpus:
@@ -153,8 +153,8 @@ def test_every_case_through_live_gunicorn(server, corpus, good):
 
 @pytest.mark.parametrize("kind", ["unread_1MB_text_plain_415", "over_limit_413"])
 def test_a_kept_alive_connection_is_not_dropped_after_an_error_that_leaves_the_body_unread(server, corpus, good, kind):
-    """An answer that announces keep-alive must leave the connection usable. gunicorn 27 drains at most 64 KiB of a
-    body the app did not read, then closes silently: a client reusing the connection finds it dead."""
+    """An answer that announces keep-alive must leave the connection usable: a server that drains part of a body the
+    app did not read and then closes silently (gunicorn 27 did, past 64 KiB) leaves a reusing client a dead one."""
     if kind == "over_limit_413":
         case = next(c for c in corpus if c.name == "body_over_size_limit")
     else:

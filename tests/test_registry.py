@@ -14,7 +14,7 @@ import pytest
 import torch
 from service_kit import one_stroke
 
-from benchmarks.live_server import free_port, start_gunicorn, stop, wait_ready
+from benchmarks.live_server import free_port, start_server, stop, wait_ready
 from model import MLP, MLPConfig, save_weights
 from model.files import WEIGHTS
 from service import create_app
@@ -169,11 +169,11 @@ def _until(condition, timeout: float = 10.0) -> float:
 
 
 @pytest.mark.slow
-def test_hot_reload_under_gunicorn_with_requests_running(tiny_weights, folder, tmp_path):
-    """Add, replace, corrupt and remove weights under live gunicorn (2 workers) while clients keep asking."""
+def test_hot_reload_under_the_server_with_requests_running(tiny_weights, folder, tmp_path):
+    """Add, replace, corrupt and remove weights under the live server (2 workers) while clients keep asking."""
     port = free_port()
     env = {"DIGITS_MODELS": str(folder), "DIGITS_RELOAD_SECONDS": "1", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m")}
-    proc = start_gunicorn(tiny_weights, port, extra_env=env)
+    proc = start_server(tiny_weights, port, extra_env=env)
     statuses: dict[str, list[int]] = {"default": [], "fresh": []}
     done = threading.Event()
 

@@ -1,4 +1,4 @@
-"""Security checks: no pickle from a user path, weights without code execution, no debug mode under gunicorn,
+"""Security checks: no pickle from a user path, weights without code execution, no debug mode under the server,
 uploads never written to disk, and error answers that leak neither paths nor tracebacks."""
 
 from __future__ import annotations
@@ -138,10 +138,10 @@ def test_weights_and_checkpoints_load_without_code_execution(tmp_path):
 # --- the service --------------------------------------------------------------------------------------------------
 
 
-def app_flags_as_gunicorn_loads_it(weights: Path, **env: str) -> list:
-    """[debug, DEBUG, testing, PROPAGATE_EXCEPTIONS] of service.wsgi:app imported after the gunicorn config."""
+def app_flags_as_the_server_loads_it(weights: Path, **env: str) -> list:
+    """[debug, DEBUG, testing, PROPAGATE_EXCEPTIONS] of service.wsgi:app loaded the way service/serve.py loads it."""
     code = (
-        "import json, runpy; runpy.run_path('service/gunicorn_conf.py'); from service.wsgi import app; "
+        "import json; from service.serve import metrics_dir; metrics_dir(); from service.wsgi import app; "
         "print(json.dumps([app.debug, app.config['DEBUG'], app.testing, app.config['PROPAGATE_EXCEPTIONS']]))"
     )
     env = {
@@ -155,15 +155,15 @@ def app_flags_as_gunicorn_loads_it(weights: Path, **env: str) -> list:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_flask_debug_is_off_under_the_gunicorn_config(tiny_weights):
-    assert app_flags_as_gunicorn_loads_it(tiny_weights) == [False, False, False, None]
-    conf = (REPO / "service/gunicorn_conf.py").read_text()
-    assert "reload = True" not in conf and "debug" not in conf.lower()
+def test_flask_debug_is_off_under_the_server(tiny_weights):
+    assert app_flags_as_the_server_loads_it(tiny_weights) == [False, False, False, None]
+    launcher = (REPO / "service/serve.py").read_text()
+    assert "reload=True" not in launcher and "debug" not in launcher.lower()
 
 
 def test_a_stray_flask_debug_variable_cannot_turn_debug_on_in_production(tiny_weights):
     """FLASK_DEBUG=1 left in a shell or a compose file must not put the production app in debug mode."""
-    assert app_flags_as_gunicorn_loads_it(tiny_weights, FLASK_DEBUG="1")[:2] == [False, False]
+    assert app_flags_as_the_server_loads_it(tiny_weights, FLASK_DEBUG="1")[:2] == [False, False]
 
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC

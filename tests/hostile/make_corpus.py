@@ -4,7 +4,7 @@ requests (answered with a documented 4xx JSON error). Everything is generated he
     python -m tests.hostile.make_corpus OUT_DIR     # writes one file per case + manifest.json
 
 Each Case knows how to become raw HTTP (method, path, headers, body), so the same bytes go to Flask's test client
-and to a live gunicorn.
+and to the live server (python -m service.serve).
 """
 
 from __future__ import annotations

@@ -1,17 +1,21 @@
-"""The real server: gunicorn with the project's config, metrics summed across its workers, clean start-up failure."""
+"""The real server as `make serve` runs it (python -m service.serve): metrics summed across its workers, a dead
+worker replaced, clean start-up failure and shutdown."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from service_kit import one_stroke
 
-from benchmarks.live_server import GUNICORN, REPO, free_port, gunicorn_env, start_gunicorn, stop, wait_ready
+from benchmarks.live_server import REPO, SERVE, free_port, server_env, start_server, stop, wait_ready
 
 
 def samples(text: str, name: str) -> dict[tuple, float]:
@@ -25,9 +29,9 @@ def samples(text: str, name: str) -> dict[tuple, float]:
 
 
 def _start(weights: Path, port: int, tmp_path: Path) -> subprocess.Popen:
-    """gunicorn with 2 workers and its metric files under tmp_path; fail with its output if it does not come up."""
+    """The server with 2 workers and its metric files under tmp_path; fail with its output if it does not come up."""
     metrics = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
-    proc = start_gunicorn(weights, port, log=subprocess.PIPE, extra_env=metrics)
+    proc = start_server(weights, port, log=subprocess.PIPE, extra_env=metrics)
     try:
         wait_ready(port, proc, timeout=60)
     except RuntimeError as exc:
@@ -58,7 +62,7 @@ def test_metrics_count_requests_in_process(client):
     assert sum(samples(text, "digits_predictions_total").values()) >= 3
 
 
-def test_gunicorn_serves_and_sums_metrics_over_workers(tiny_weights, tmp_path):
+def test_the_server_serves_and_sums_metrics_over_workers(tiny_weights, tmp_path):
     port = free_port()
     proc = _start(tiny_weights, port, tmp_path)
     try:
@@ -76,12 +80,43 @@ def test_gunicorn_serves_and_sums_metrics_over_workers(tiny_weights, tmp_path):
 
 
 @pytest.mark.parametrize("content", [None, b"not weights"], ids=["missing", "corrupt"])
-def test_gunicorn_refuses_to_start_without_good_weights(tmp_path, content):
+def test_the_server_refuses_to_start_without_good_weights(tmp_path, content):
     weights = tmp_path / "model.safetensors"
     if content is not None:
         weights.write_bytes(content)
-    env = gunicorn_env(weights, free_port(), PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
-    proc = subprocess.run(GUNICORN, cwd=REPO, env=env, capture_output=True, timeout=120)
+    env = server_env(weights, free_port(), PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    proc = subprocess.run(SERVE, cwd=REPO, env=env, capture_output=True, timeout=120)
     lines = proc.stderr.decode().strip().splitlines()
     assert proc.returncode != 0
     assert len(lines) == 1 and str(weights) in lines[0], lines
+
+
+def children(pid: int) -> set[int]:
+    """PIDs whose parent is PID (the server's workers)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_a_worker_that_dies_is_replaced_and_the_server_stops_cleanly(tiny_weights, tmp_path):
+    port = free_port()
+    proc = _start(tiny_weights, port, tmp_path)
+    try:
+        workers = children(proc.pid)
+        assert len(workers) == 2, workers
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (len(children(proc.pid)) < 2 or victim in children(proc.pid)):
+            time.sleep(0.2)
+        now = children(proc.pid)
+        assert len(now) == 2 and victim not in now, f"worker {victim} killed; workers now {now}"
+        assert [_request(port, "POST", "/api/predict", one_stroke(), "image/png")[0] for _ in range(10)] == [200] * 10
+    finally:
+        stop(proc)
+    assert proc.returncode == 0, proc.stdout.read().decode()[-2000:]
