@@ -8,7 +8,10 @@ checks, as /api/predict judges `uncertain`). Sets, all made from MNIST *test* di
   * captures (tests/captures.py): phone photos of plain, ruled and squared paper, a small digit in a big frame,
     low-resolution scans (8×8, 12×12, 16×16 scaled up), thin and thick pens; PER_KIND of each;
   * realistic (tests/realistic.py): canvas-like uploads (canvases, RGBA exports, off-centre PNGs, grey JPEGs, …);
-  * mnist-png: 1,000 MNIST test digits as PNG files; printed: the ten digits typeset in Pillow's font, 12 ways.
+  * mnist-png: 1,000 MNIST test digits as PNG files; printed: the ten digits typeset in Pillow's font, 12 ways;
+  * writers, when scikit-learn is installed (the `bench` extra): other people's handwriting, not MNIST: the 1,797
+    digits of the UCI optdigits test set that scikit-learn ships (`load_digits`: 8×8, 17 grey levels, writers
+    other than MNIST's), scaled up bilinearly to 64×64 as a blurry low-resolution upload.
 Per kind: accuracy, 422 answers, share flagged uncertain, and the accuracy of the answers given without the flag.
 """
 
@@ -59,6 +62,19 @@ def printed() -> list[tuple[bytes, int, str]]:
     return out
 
 
+def writers() -> list[tuple[bytes, int, str]]:
+    """UCI optdigits (scikit-learn's copy) as 64×64 PNGs, light ink on black; [] without scikit-learn."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        print("uploads: scikit-learn is not installed (pip install -e '.[bench]'): no writers set", file=sys.stderr)
+        return []
+    digits = load_digits()
+    images = (digits.images / 16 * 255).round().astype(np.uint8)  # (1797, 8, 8), 0-16 → 0-255
+    resize = lambda a: Image.fromarray(a).resize((64, 64), Image.Resampling.BILINEAR)  # noqa: E731
+    return [(_png(resize(a)), int(label), "writers_8x8") for a, label in zip(images, digits.target)]
+
+
 def uploads(mnist, per_kind: int, seed: int) -> list[tuple[bytes, int, str, str]]:
     """(bytes, label, kind, set) for every set."""
     x, y = mnist.test_x.numpy(), mnist.test_y.numpy()
@@ -67,6 +83,7 @@ def uploads(mnist, per_kind: int, seed: int) -> list[tuple[bytes, int, str, str]
         "realistic": build_realistic_set(x, y, n=350, seed=seed),
         "clean": [(_png(Image.fromarray(d)), int(label), "mnist_png") for d, label in zip(x[:1000], y[:1000])]
         + printed(),
+        "writers": writers(),
     }
     return [(data, label, kind, name) for name, items in sets.items() for data, label, kind in items]
 
