@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from training.augment import (
     AUGMENTS,
+    _affine_grid,
     _coarse,
+    _gamma,
     _gaussian,
     _pen,
     augment_batch,
@@ -139,3 +143,28 @@ def test_each_capture_step_touches_about_its_share_of_the_batch(step):
     x = _bars(1000).view(-1, 1, 28, 28) * 0.5  # grey ink: every step changes every image it is applied to
     changed = ((step(x, p=0.3) - x).abs().amax((1, 2, 3)) > 1e-6).float().mean()
     assert 0.3 - 3 * 0.0145 < changed <= 0.3 + 3 * 0.0145  # binomial σ = √(0.3 · 0.7 / 1000) ≈ 1.45 %
+
+
+def test_affine_grid_is_torchs():
+    torch.manual_seed(10)
+    theta = torch.randn(16, 2, 3)
+    for h, w in ((28, 28), (20, 28)):
+        reference = F.affine_grid(theta, [16, 1, h, w], align_corners=False)
+        assert torch.allclose(_affine_grid(theta, h, w), reference, atol=1e-6)
+
+
+def test_low_resolution_at_any_side_is_torchs_area_then_bilinear():
+    torch.manual_seed(11)
+    x = torch.rand(8, 1, 28, 28)
+    for side in (8, 13, 16):  # the frame at 11, 18, 22 px: area averages over uneven blocks
+        reference = F.interpolate(F.interpolate(x, size=round(28 * side / 20), mode="area"), size=28, mode="bilinear")
+        assert torch.allclose(_coarse(x, (side, side)), reference.clamp(0, 1), atol=1e-5), side
+
+
+def test_gamma_is_a_power_that_keeps_black():
+    torch.manual_seed(12)
+    x = torch.rand(16, 1, 28, 28) * (torch.rand(16, 1, 28, 28) > 0.7)  # mostly exact zeros, as digits are
+    g = torch.exp(torch.empty(16, 1, 1, 1).uniform_(math.log(0.5), math.log(2.0)))
+    got = _gamma(x, g)
+    assert torch.equal(got[x == 0], torch.zeros(int((x == 0).sum())))
+    assert torch.allclose(got.double(), x.double() ** g.double(), atol=1e-5, rtol=0)  # float64 reference
