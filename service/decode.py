@@ -13,11 +13,18 @@ Error rules (every failure is an ApiError; no Pillow exception escapes):
 
 Animated GIFs and multi-frame TIFFs yield their first frame; ``n_frames`` stays readable on the result.
 Blank or 1×1 images decode fine here; preprocessing answers them with 422 ``no_ink``.
+
+A caller that box-reduces what it reads by an integer factor and wants it in grey (preprocessing: to at most
+``work_side`` pixels a side) may have a large JPEG decoded smaller: libjpeg scales in the DCT by 1/2, 1/4 or 1/8
+and skips the colour conversion, several times cheaper than decoding it whole and reducing it after. The scale is
+the largest power of two that divides the caller's own factor, so the caller ends with exactly as many pixels as
+without it. The checks above are made on the size the file declares, before any scaling.
 """
 
 from __future__ import annotations
 
 import io
+from typing import NamedTuple
 
 from PIL import Image, UnidentifiedImageError
 
@@ -25,6 +32,15 @@ from service.errors import ApiError
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")  # JPEG includes MPO, the phone JPEGs with a 2nd picture
 MAX_PIXELS = 40_000_000  # 40 megapixels: far beyond any honest digit photo, far below a bomb
+DRAFT_SCALES = (8, 4, 2)  # what libjpeg can scale by while it decodes
+
+
+class Upload(NamedTuple):
+    """A decoded upload: the image, the size its file declares, and how many times smaller it was decoded."""
+
+    image: Image.Image
+    size: tuple[int, int]  # (width, height) as uploaded
+    scale: int  # image.size is size / scale, rounded up; 1 unless a large JPEG was decoded in draft
 
 
 def _too_large(width: int, height: int, max_pixels: int) -> ApiError:
@@ -63,13 +79,42 @@ def _identify(data: bytes, max_pixels: int) -> Image.Image:
 
 def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode the first frame of an uploaded image, or raise ApiError (400, 413 or 415)."""
+    return open_upload(data, max_pixels).image
+
+
+def open_upload(data: bytes, max_pixels: int = MAX_PIXELS, work_side: int | None = None) -> Upload:
+    """Decode the first frame of an upload; with work_side, a large JPEG in grey at a reduced scale (see above)."""
     img = _identify(data, max_pixels)
+    size = img.size
+    scale = _draft(img, work_side) if work_side else 1
+    _load(img, size, max_pixels)
+    return Upload(img, size, scale)
+
+
+def _draft_scale(size: tuple[int, int], work_side: int) -> int:
+    """The JPEG scale that keeps every pixel a box-reduce to work_side keeps: the largest of DRAFT_SCALES that
+    divides that reduction's factor, or 1."""
+    factor = -(-max(size) // work_side)
+    return next((s for s in DRAFT_SCALES if factor % s == 0), 1)
+
+
+def _draft(img: Image.Image, work_side: int) -> int:
+    """Ask libjpeg for a grey image _draft_scale times smaller; return the scale it decodes at (1 if none)."""
+    scale = _draft_scale(img.size, work_side) if img.format in ("JPEG", "MPO") else 1
+    if scale == 1:
+        return 1
+    w, h = img.size
+    drafted = img.draft("L", (w // scale, h // scale))  # None: more than one tile, or drafted already
+    return 1 if drafted is None else round(w / drafted[1][2])  # drafted: (mode, (0, 0, w / scale, h / scale))
+
+
+def _load(img: Image.Image, size: tuple[int, int], max_pixels: int) -> None:
+    """Decode the pixels of an upload of SIZE, turning Pillow's failures into ApiError."""
     try:
         img.load()
     except Image.DecompressionBombError as exc:
-        raise _too_large(img.width, img.height, max_pixels) from exc
+        raise _too_large(*size, max_pixels) from exc
     except Exception as exc:  # truncated or corrupt data: OSError, ValueError, EOFError, …
         raise ApiError(400, "invalid_image", f"cannot decode the {img.format} image: {exc}") from exc
     if img.width < 1 or img.height < 1:
         raise ApiError(400, "invalid_image", "the image has no pixels")
-    return img

@@ -4,7 +4,9 @@ mode="auto" (the default), step by step:
  1. EXIF orientation applied; first frame only (decode.open_image already picked it).
  2. Grayscale (ITU-R 601 luma). Transparent pixels become background: they are laid on white when the
     visible pixels are mostly dark (black strokes on a transparent canvas), on black otherwise.
- 3. Images wider or taller than WORK_SIDE are box-reduced by an integer factor first (speed, memory).
+ 3. Images wider or taller than WORK_SIDE are box-reduced by an integer factor first (speed, memory); a JPEG whose
+    factor is even is decoded at 1/2, 1/4 or 1/8 of its size in grey by libjpeg and reduced by what remains
+    (service/decode.py), which ends at the same size.
  4. Background and noise. An evenly lit image (a canvas, a scan, a file): background = median of the 1-pixel
     border, noise σ = 1.4826 · its median absolute deviation (from the differences of neighbouring border pixels
     where that leaves no contrast: a scan whose digit crosses the border). A photograph of a page
@@ -56,7 +58,7 @@ from PIL import Image, ImageOps
 
 from model.config import DIGIT_BOX, DIGIT_CENTRE, INPUT_SIDE
 from service import paper, paper_lines
-from service.decode import MAX_PIXELS, open_image
+from service.decode import MAX_PIXELS, open_upload
 from service.errors import ApiError
 from service.png import png_data_url
 
@@ -86,12 +88,16 @@ class Preprocessed:
 
 def preprocess(data: bytes, mode: str = "auto", max_pixels: int = MAX_PIXELS) -> Preprocessed:
     """Decode uploaded bytes and normalise them into the model's 28×28 input (raises ApiError)."""
-    return normalize(open_image(data, max_pixels), mode)
+    upload = open_upload(data, max_pixels, WORK_SIDE)
+    return normalize(upload.image, mode, upload.size, upload.scale)
 
 
-def normalize(img: Image.Image, mode: str = "auto") -> Preprocessed:
-    """Normalise a decoded image into the model's 28×28 input (raises ApiError)."""
-    report = {"mode": mode, "original_size": list(img.size), "frames": int(getattr(img, "n_frames", 1))}
+def normalize(
+    img: Image.Image, mode: str = "auto", size: tuple[int, int] | None = None, scale: int = 1
+) -> Preprocessed:
+    """Normalise a decoded image into the model's 28×28 input (raises ApiError). SIZE and SCALE: the upload's size
+    and how many times smaller img was decoded (decode.Upload), where it was; the report speaks of the upload."""
+    report = {"mode": mode, "original_size": list(size or img.size), "frames": int(getattr(img, "n_frames", 1))}
     try:
         img, report["exif_rotated"] = _orient(img)
         img, factor = _shrink(_flat(img))
@@ -100,7 +106,7 @@ def normalize(img: Image.Image, mode: str = "auto") -> Preprocessed:
         raise
     except Exception as exc:  # an odd mode or a broken frame: still the client's image at fault
         raise ApiError(400, "invalid_image", f"cannot convert the image to grayscale: {exc}") from exc
-    pixels = _raw(gray, report) if mode == "raw" else _auto(gray, factor, report)
+    pixels = _raw(gray, report) if mode == "raw" else _auto(gray, factor * scale, report)
     return Preprocessed(pixels.astype(np.float32, copy=False), report)
 
 
