@@ -238,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [s for s in servers(args.workers) if not args.only or any(w in s.name for w in args.only)]
     before = worktree(args.against) if args.against else None
     if before is not None:
-        old = Server(f"the service at {args.against}, `make serve`", make_serve(before), "/api/predict", "png", before)
+        old = Server(
+            f"the service at {args.against}, `make serve`", make_serve(before), "/api/predict", "png", tree=before
+        )
         chosen.insert(1, old)
     rows: dict[str, list[dict]] = {s.name: [] for s in chosen}
     with tempfile.TemporaryDirectory(prefix="digits-compare-") as tmp:

@@ -2,7 +2,8 @@
 
 granian (an HTTP server written in Rust, here through its WSGI interface) runs the Flask app in WORKERS processes,
 each answering THREADS requests at a time. Measured against gunicorn's gthread workers on 2 cores, same app, same
-client: 1.3–2.5× the requests/s with a shorter tail (docs/serving.md, "Against other servers").
+client, interleaved: 900 vs 648 requests/s with 16 connections, 1,419 vs 855 with 64, and a shorter tail
+(docs/serving.md).
 
 Start-up, in this one process, before any worker exists:
  1. the server settings (service/settings.py SERVER_SETTINGS): a value that does not parse ends start-up with one
