@@ -15,6 +15,7 @@ from training.augment import (
     _gamma,
     _gaussian,
     _pen,
+    _stretch,
     augment_batch,
     blur,
     contrast,
@@ -22,6 +23,7 @@ from training.augment import (
     low_resolution,
     random_affine,
     stroke_width,
+    widen,
 )
 from training.errors import UsageError
 from training.settings import TrainSettings, check_settings
@@ -137,7 +139,7 @@ def test_contrast_bends_grey_levels_and_keeps_black_and_white():
     assert middle.min() < 0.8 and middle.max() > 1.2  # gamma from 0.5 to 2
 
 
-@pytest.mark.parametrize("step", [stroke_width, blur, low_resolution, contrast])
+@pytest.mark.parametrize("step", [stroke_width, blur, low_resolution, contrast, widen])
 def test_each_capture_step_touches_about_its_share_of_the_batch(step):
     torch.manual_seed(9)
     x = _bars(1000).view(-1, 1, 28, 28) * 0.5  # grey ink: every step changes every image it is applied to
@@ -168,3 +170,17 @@ def test_gamma_is_a_power_that_keeps_black():
     got = _gamma(x, g)
     assert torch.equal(got[x == 0], torch.zeros(int((x == 0).sum())))
     assert torch.allclose(got.double(), x.double() ** g.double(), atol=1e-5, rtol=0)  # float64 reference
+
+
+def test_stretch_widens_the_ink_box_up_to_the_digit_box_and_keeps_its_height():
+    """A 4-px bar (columns 12-15, rows 4-23) stays as it is at t = 0, fills 20 px across at t = 1 (columns 4-23,
+    the box centred), about 12 px at t = 0.5; rows and total height never change; a blank image stays blank."""
+    x = _bars(3).view(-1, 1, 28, 28)
+    out = _stretch(x, torch.tensor([0.0, 1.0, 0.5]))
+    cols = out[:, 0].amax(1) > 0.5  # (3, 28): columns with ink
+    assert torch.allclose(out[0], x[0], atol=1e-5)
+    assert torch.equal(torch.nonzero(cols[1]).flatten(), torch.arange(4, 24))
+    assert 11 <= int(cols[2].sum()) <= 13 and abs(torch.nonzero(cols[2]).flatten().float().mean().item() - 13.5) < 0.6
+    rows = out[:, 0].amax(2) > 0.5
+    assert torch.equal(rows, x[:, 0].amax(2) > 0.5)
+    assert torch.equal(_stretch(torch.zeros(2, 1, 28, 28)), torch.zeros(2, 1, 28, 28))

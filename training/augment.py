@@ -172,12 +172,38 @@ def contrast(x: torch.Tensor, p: float = 0.3, gamma: tuple[float, float] = GAMMA
     return _on_share(x, p, lambda chosen: _gamma(chosen, _gammas(len(chosen), gamma, x.device)))
 
 
+def _stretch(x: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
+    """Each digit's ink box widened to a width between its own (t = 0) and the 20-px box (t = 1), t drawn per image
+    unless given (B,), height and rows unchanged, the box centred across: what scanners that size-normalise a
+    digit to a square make of it (in UCI optdigits a '1' is as wide as an '8'). One affine resampling each."""
+    b, _, h, w = x.shape
+    cols = x[:, 0].amax(1) > 0.2  # (B, W): columns with ink
+    index = torch.arange(w, device=x.device, dtype=x.dtype)
+    first = torch.where(cols, index, float(w)).amin(1)
+    last = torch.where(cols, index, -1.0).amax(1)
+    width = (last - first + 1).clamp_min(1)
+    t = torch.rand(b, device=x.device) if t is None else t
+    target = width + t * (DIGIT_BOX - width).clamp_min(0)
+    centre = torch.where(last >= first, (first + last + 1) / 2, w / 2)  # empty images: identity
+    zero, one = torch.zeros_like(width), torch.ones_like(width)
+    theta = torch.stack(
+        [torch.stack([width / target, zero, 2 * centre / w - 1], 1), torch.stack([zero, one, zero], 1)], 1
+    )
+    return F.grid_sample(x, _affine_grid(theta, h, w), align_corners=False, padding_mode="zeros")
+
+
+def widen(x: torch.Tensor, p: float = 0.2) -> torch.Tensor:
+    """Other scanners' size normalisation (_stretch) on about p of the images."""
+    return _on_share(x, p, _stretch)
+
+
 def capture(x: torch.Tensor) -> torch.Tensor:
-    """The capture gap in one step: pen width, contrast, blur and low resolution, each on its own share (one copy
-    of the batch, changed in place)."""
+    """The capture gap in one step: pen width, contrast, blur, a wider box and low resolution, each on its own
+    share (one copy of the batch, changed in place)."""
     out = _on_share_(x.clone(), 0.4, _pen)
     out = _on_share_(out, 0.2, lambda chosen: _gamma(chosen, _gammas(len(chosen), GAMMA, x.device)))
     out = _on_share_(out, 0.2, lambda chosen: _gaussian(chosen, SIGMA))
+    out = _on_share_(out, 0.2, _stretch)
     return _on_share_(out, 0.2, lambda chosen: _coarse(chosen, SIDES))
 
 
@@ -188,6 +214,7 @@ STEPS = {
     "blur": blur,
     "lowres": low_resolution,
     "contrast": contrast,
+    "widen": widen,
     "capture": capture,
 }
 AUGMENTS = (
@@ -199,6 +226,7 @@ AUGMENTS = (
     "affine+blur",
     "affine+lowres",
     "affine+contrast",
+    "affine+widen",
     "affine+capture",
     "elastic+capture",
 )
