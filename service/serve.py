@@ -41,7 +41,6 @@ def metrics_dir() -> str:
 def server(settings: dict):
     """The granian server for service.wsgi:app with these settings (not started)."""
     from granian.constants import Interfaces
-    from granian.http import HTTP1Settings
     from granian.server import Server
 
     return Server(
@@ -51,7 +50,6 @@ def server(settings: dict):
         interface=Interfaces.WSGI,
         workers=settings["WORKERS"],
         blocking_threads=settings["THREADS"],
-        http1_settings=HTTP1Settings(keep_alive=True),
         websockets=False,
         log_access=settings["ACCESS_LOG"],
         respawn_failed_workers=True,
