@@ -71,8 +71,10 @@ def writers() -> list[tuple[bytes, int, str]]:
         return []
     digits = load_digits()
     images = (digits.images / 16 * 255).round().astype(np.uint8)  # (1797, 8, 8), 0-16 → 0-255
-    resize = lambda a: Image.fromarray(a).resize((64, 64), Image.Resampling.BILINEAR)  # noqa: E731
-    return [(_png(resize(a)), int(label), "writers_8x8") for a, label in zip(images, digits.target)]
+    return [
+        (_png(Image.fromarray(a).resize((64, 64), Image.Resampling.BILINEAR)), int(label), "writers_8x8")
+        for a, label in zip(images, digits.target)
+    ]
 
 
 def uploads(mnist, per_kind: int, seed: int) -> list[tuple[bytes, int, str, str]]:

@@ -113,7 +113,7 @@ def _bands(h: int, device: torch.device) -> torch.Tensor:
     return torch.stack([(d == k).float().flatten() for k in range(-3, 4)])
 
 
-def _gaussian(x: torch.Tensor, sigma: tuple[float, float]) -> torch.Tensor:
+def _gaussian(x: torch.Tensor, sigma: tuple[float, float] = SIGMA) -> torch.Tensor:
     """Blur each image with its own σ drawn from SIGMA: G · X · Gᵀ with G (B, H, H) a banded Gaussian (3 taps each
     side, zeros beyond the edge), two batched matrix products instead of a grouped convolution. G is each image's
     7 taps times the 7 diagonals, one (B, 7) × (7, H·H) product: indexing the taps into G took as long as the blur."""
@@ -141,7 +141,7 @@ def _coarse_matrices(h: int, sides: tuple[int, int], device: torch.device) -> to
     return torch.stack(mats)
 
 
-def _coarse(x: torch.Tensor, sides: tuple[int, int]) -> torch.Tensor:
+def _coarse(x: torch.Tensor, sides: tuple[int, int] = SIDES) -> torch.Tensor:
     """The 20-px digit box averaged down to a side drawn from SIDES for each image and scaled back up bilinearly:
     L · X · Lᵀ with L that image's (H, H) operator."""
     mats = _coarse_matrices(x.shape[-1], sides, x.device)
@@ -167,9 +167,14 @@ def _gammas(n: int, gamma: tuple[float, float], device: torch.device) -> torch.T
     return torch.exp(torch.rand(n, 1, 1, 1, device=device) * (hi - lo) + lo)
 
 
+def _contrasted(x: torch.Tensor, gamma: tuple[float, float] = GAMMA) -> torch.Tensor:
+    """Each image of x to the power of its own exponent drawn log-uniformly from GAMMA."""
+    return _gamma(x, _gammas(len(x), gamma, x.device))
+
+
 def contrast(x: torch.Tensor, p: float = 0.3, gamma: tuple[float, float] = GAMMA) -> torch.Tensor:
     """Pen pressure and exposure: a gamma drawn log-uniformly from GAMMA on about p of the images."""
-    return _on_share(x, p, lambda chosen: _gamma(chosen, _gammas(len(chosen), gamma, x.device)))
+    return _on_share(x, p, lambda chosen: _contrasted(chosen, gamma))
 
 
 def _stretch(x: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
@@ -201,10 +206,10 @@ def capture(x: torch.Tensor) -> torch.Tensor:
     """The capture gap in one step: pen width, contrast, blur, a wider box and low resolution, each on its own
     share (one copy of the batch, changed in place)."""
     out = _on_share_(x.clone(), 0.4, _pen)
-    out = _on_share_(out, 0.2, lambda chosen: _gamma(chosen, _gammas(len(chosen), GAMMA, x.device)))
-    out = _on_share_(out, 0.2, lambda chosen: _gaussian(chosen, SIGMA))
+    out = _on_share_(out, 0.2, _contrasted)
+    out = _on_share_(out, 0.2, _gaussian)
     out = _on_share_(out, 0.2, _stretch)
-    return _on_share_(out, 0.2, lambda chosen: _coarse(chosen, SIDES))
+    return _on_share_(out, 0.2, _coarse)
 
 
 STEPS = {
