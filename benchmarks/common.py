@@ -15,6 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from model import load_weights
+from service.inference import Predictor
+from service.ood import load_ood
+
 REPO = Path(__file__).resolve().parent.parent
 BOUNDARY = "digitsbenchboundary"  # of every multipart body the benchmarks send
 RESULTS = REPO / "artifacts" / "benchmarks"
@@ -50,6 +54,12 @@ def machine_line(info: dict[str, Any]) -> str:
         f"threads, CUDA {'yes' if info['cuda'] else 'no'}; "
         f"1-minute load average at the start {info['load_average_1min']}."
     )
+
+
+def served_predictor(weights: Path) -> Predictor:
+    """The service's Predictor for these weights, with their out-of-distribution checks."""
+    model, info = load_weights(weights)
+    return Predictor(model, ood=load_ood(weights, model, info["sha256"]))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -29,11 +29,8 @@ from PIL import Image, ImageDraw, ImageFont
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO)]
 
-from benchmarks.common import machine, report, table  # noqa: E402
-from model import load_weights  # noqa: E402
+from benchmarks.common import machine, report, served_predictor, table  # noqa: E402
 from service.errors import ApiError  # noqa: E402
-from service.inference import Predictor  # noqa: E402
-from service.ood import load_ood  # noqa: E402
 from service.preprocess import preprocess  # noqa: E402
 from tests.captures import build_capture_set  # noqa: E402
 from tests.realistic import build_realistic_set  # noqa: E402
@@ -90,12 +87,6 @@ def uploads(mnist, per_kind: int, seed: int) -> list[tuple[bytes, int, str, str]
     return [(data, label, kind, name) for name, items in sets.items() for data, label, kind in items]
 
 
-def predictor(weights: Path) -> Predictor:
-    """The service's Predictor for these weights, with their out-of-distribution checks."""
-    model, info = load_weights(weights)
-    return Predictor(model, ood=load_ood(weights, model, info["sha256"]))
-
-
 def measure(weights: Path, items: list[tuple[bytes, int, str, str]]) -> dict[str, dict]:
     """Per kind: n, correct, refused (422), flagged, correct among the unflagged."""
     pixels, keep, refused = [], [], defaultdict(int)
@@ -106,7 +97,7 @@ def measure(weights: Path, items: list[tuple[bytes, int, str, str]]) -> dict[str
         except ApiError as err:
             assert err.status == 422, err
             refused[kind] += 1
-    pred = predictor(weights).predict(np.stack(pixels))
+    pred = served_predictor(weights).predict(np.stack(pixels))
     rows: dict[str, dict] = {}
     for i, digit, unsure in zip(keep, pred.digits, pred.uncertain):
         _, label, kind, name = items[i]
