@@ -7,7 +7,8 @@ Every image goes through the service's own pipeline (POST /api/predict on the Fl
 are what a user gets. Three sets:
   * drawn non-digits: the 36 stroke drawings the tests use (letters, shapes, "10", "42", 16 scribbles);
   * typeset letters: a second, independent set, A-Z and a-z in Pillow's bundled font, without the letters that
-    are written like a digit (O o D I l i S s Z z B b G q g: 0, 1, 5, 2, 8, 6, 9);
+    are written like a digit (O o D I l i S s Z z B b G q g: 0, 1, 5, 2, 8, 6, 9); training sees the same letters
+    as outliers, but only in matplotlib's fonts (training/typeset.py), never in this one;
   * MNIST: the 10,000 test digits, and the share of the model's mistakes that carry the flag.
 A good model flags most of the first two and few of the third.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import string
 import sys
 from pathlib import Path
 
@@ -31,9 +31,7 @@ from service_kit import not_digit_drawings  # noqa: E402  (test data, shared on 
 from benchmarks.common import machine, report, table  # noqa: E402
 from service import create_app  # noqa: E402
 from training.data import load_mnist, resolve_root  # noqa: E402
-
-DIGIT_LOOKALIKES = set("OoDIliSsZzBbGqg")
-LETTERS = [c for c in string.ascii_letters if c not in DIGIT_LOOKALIKES]
+from training.typeset import LETTERS  # noqa: E402  (the same letters; training draws them in other fonts)
 
 
 def typeset(char: str, size: int = 200) -> bytes:

@@ -30,6 +30,7 @@ class Learner:
     augment: str = "none"
     amp: bool = False  # bf16 autocast
     outlier_weight: float = 0.0  # outlier exposure (training/outliers.py); 0 turns it off
+    letters: torch.Tensor | None = None  # typeset letters (N, 784) among the outliers (training/typeset.py)
 
     @property
     def model(self) -> nn.Module:
@@ -103,7 +104,8 @@ def train_step(learner: Learner, x: torch.Tensor, y: torch.Tensor, step: int) ->
     """
     x = augment_batch(x, learner.augment)
     with autocast(x.device, learner.amp):
-        logits = learner.net(with_outliers(x, y, learner.outlier_weight, step))  # (B [+ outliers], 10)
+        batch = with_outliers(x, y, learner.outlier_weight, step, learner.letters, learner.augment)
+        logits = learner.net(batch)  # (B [+ outliers], 10)
         loss = F.cross_entropy(logits[: len(x)], y)
         total = loss + outlier_loss(logits[len(x) :], learner.outlier_weight)
     learner.opt.zero_grad(set_to_none=True)

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from model.config import DIGIT_BOX, DIGIT_CENTRE, INPUT_SIDE
+from training.augment import augment_batch
 
 BOX, CENTRE, SIDE = float(DIGIT_BOX), DIGIT_CENTRE, INPUT_SIDE
 EVERY = 4  # outlier steps: one in EVERY
@@ -115,16 +116,19 @@ def strokes(n: int, device: torch.device) -> torch.Tensor:
     return torch.cat([render(polylines(half, device)), render(random_walks(n - half, device))])
 
 
-def make_outliers(x: torch.Tensor, y: torch.Tensor, n: int) -> torch.Tensor:
-    """n non-digits (n, 784) built from the flat digits x (B, 784) with labels y: pairs, turned digits, scribbles."""
+def make_outliers(
+    x: torch.Tensor, y: torch.Tensor, n: int, letters: torch.Tensor | None = None, augment: str = "none"
+) -> torch.Tensor:
+    """n non-digits (n, 784) built from the flat digits x (B, 784) with labels y: pairs, turned digits, scribbles,
+    and, given LETTERS (N, 784), typeset letters moved and distorted as AUGMENT moves the digits."""
     img = x.view(-1, 1, SIDE, SIDE)
-    k = n // 3
+    k = n // (3 if letters is None else 4)
     pick = torch.randint(len(img), (k,), device=x.device)
-    parts = [
-        fit_box(side_by_side(img[pick])),
-        rotated(img, y, k),
-        strokes(n - 2 * k, x.device),
-    ]  # the last two sit in the box already
+    parts = [fit_box(side_by_side(img[pick])), rotated(img, y, k)]  # the others sit in the box already
+    if letters is not None:
+        chosen = letters[torch.randint(len(letters), (k,), device=x.device)]
+        parts.append(augment_batch(chosen, augment).view(-1, 1, SIDE, SIDE))
+    parts.append(strokes(n - len(parts) * k, x.device))
     return torch.cat(parts).reshape(n, -1)
 
 
@@ -133,7 +137,14 @@ def uniform_cross_entropy(logits: torch.Tensor) -> torch.Tensor:
     return -F.log_softmax(logits.float(), 1).mean(1).mean()
 
 
-def with_outliers(x: torch.Tensor, y: torch.Tensor, weight: float, step: int) -> torch.Tensor:
+def with_outliers(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    weight: float,
+    step: int,
+    letters: torch.Tensor | None = None,
+    augment: str = "none",
+) -> torch.Tensor:
     """The batch to run forward: the digits x (B, 784), then on every EVERY-th step B × PER_DIGIT outliers made from
     them (with weight 0 or on other steps, x itself). One forward for both is cheaper than two.
 
@@ -142,7 +153,7 @@ def with_outliers(x: torch.Tensor, y: torch.Tensor, weight: float, step: int) ->
     """
     if not weight or step % EVERY:
         return x
-    outliers = make_outliers(x, y, max(int(len(x) * PER_DIGIT), 3))
+    outliers = make_outliers(x, y, max(int(len(x) * PER_DIGIT), 3), letters, augment)
     return torch.cat([x, outliers.to(x.dtype)])
 
 

@@ -30,7 +30,7 @@ class TrainSettings:
     optimizer: str = option("adam", "SGD gets Nesterov momentum 0.9", choices=tuple(OPTIMIZERS))
     scheduler: str = option("onecycle", "learning-rate schedule, per step", choices=SCHEDULERS)
     augment: str = option(
-        "affine",
+        "affine+capture",
         "batched tensor augmentation: random affine moves, Simard's elastic distortions, or both; "
         "bare --augment means elastic",
         choices=AUGMENTS,
@@ -40,6 +40,11 @@ class TrainSettings:
         0.5,  # docs/experiments.md
         "weight of outlier exposure: synthetic non-digits trained towards uniform; 0 disables",
         metavar="LAMBDA",
+    )
+    typeset: bool = option(
+        True,
+        "printed digits and letters from matplotlib's fonts (training/typeset.py): the digits join the training "
+        "images (~7 %%), the letters the outliers",
     )
     amp: str = option(
         "auto",

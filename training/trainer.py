@@ -18,6 +18,7 @@ from model.history import snapshot_steps
 from model.mlp import MLP
 from model.weights import library_versions
 from training import distributed as dist
+from training import typeset
 from training.artifacts import Scalars, summarise, write_outputs
 from training.checkpoint import RunState, checkpoint_of, resume, save_checkpoint
 from training.data import load_splits
@@ -87,6 +88,8 @@ class Run:
     def load_data(self) -> None:
         t0, s = time.perf_counter(), self.settings
         self.data = load_splits(s.data_dir, s.download, s.subset, s.val_size, self.device)
+        if s.typeset:
+            self.data = typeset.with_digits(self.data)
         _log(
             f"data: {self.data.summary()} (fingerprint {self.data.fingerprint}, {time.perf_counter() - t0:.1f}s)",
             self.job,
@@ -100,7 +103,8 @@ class Run:
         self.steps_per_epoch = steps_per_epoch(len(self.data.train_x), s.batch_size, self.job.world_size)
         opt = make_optimizer(s.optimizer, model, s.lr, s.weight_decay)
         sched = make_scheduler(s.scheduler, opt, s.lr, s.epochs * self.steps_per_epoch)
-        self.learner = Learner(net, opt, sched, s.augment, self.amp, s.outlier_weight)
+        letters = typeset.letters().to(self.device) if s.typeset and s.outlier_weight else None
+        self.learner = Learner(net, opt, sched, s.augment, self.amp, s.outlier_weight, letters)
         self.state = RunState(plan_timeline(s, self.steps_per_epoch, self.job))
         if s.resume:
             resume(self.learner, self.state, s, self.job.world_size)

@@ -1,0 +1,67 @@
+"""Typeset digits and letters from matplotlib's fonts: counts, labels, framing, and how they join a run."""
+
+import torch
+
+from model.config import DIGIT_BOX, DIGIT_CENTRE
+from training.data import Splits
+from training.outliers import make_outliers
+from training.settings import TrainSettings
+from training.typeset import DIGITS, FONTS, LETTERS, LOOKALIKES, PENS, digits, letters, with_digits
+
+
+def test_every_digit_in_every_font_and_pen_with_its_label():
+    x, y = digits()
+    assert x.shape == (len(FONTS) * 10 * len(PENS), 784)
+    assert y.tolist()[: 10 * len(PENS)] == [d for d in range(10) for _ in PENS]  # font by font, digit by digit
+    assert torch.bincount(y).tolist() == [len(FONTS) * len(PENS)] * 10
+    ink = x.sum(1).view(len(FONTS), 10, len(PENS))  # a '1' carries less ink than an '8' in every font and pen
+    assert (ink[:, 1] < ink[:, 8]).all()
+
+
+def test_letters_leave_out_those_written_like_a_digit():
+    assert not LOOKALIKES & set(LETTERS) and not set(DIGITS) & set(LETTERS)
+    assert len(LETTERS) == 52 - len(LOOKALIKES) == 37
+    assert letters().shape == (len(FONTS) * 37 * len(PENS), 784)
+
+
+def test_glyphs_are_framed_as_the_service_frames_an_upload():
+    x = torch.cat([digits()[0], letters()]).view(-1, 28, 28)
+    assert x.min() >= 0 and torch.allclose(x.amax((1, 2)), torch.ones(len(x)))  # peak stretched to 1
+    ink = x > 0.3
+    rows, cols = ink.any(2), ink.any(1)
+    span = lambda m: (27 - m.flip(1).float().argmax(1)) - m.float().argmax(1) + 1  # noqa: E731
+    assert torch.maximum(span(rows), span(cols)).max() <= DIGIT_BOX + 2  # longest side in the 20-px box
+    grid = torch.arange(28.0)
+    mass = x.sum((1, 2))
+    cy, cx = (x.sum(2) @ grid) / mass, (x.sum(1) @ grid) / mass
+    assert ((cy - DIGIT_CENTRE).abs() <= 1).all() and ((cx - DIGIT_CENTRE).abs() <= 1).all()  # mass on (14, 14)
+
+
+def _splits(n):
+    x, y = torch.rand(n, 784), torch.randint(0, 10, (n,))
+    return Splits(x, y, x[:5], y[:5], x[:7], y[:7], torch.zeros(7, 28, 28, dtype=torch.uint8), "f")
+
+
+def test_typeset_digits_join_the_training_images_only():
+    x, y = digits()
+    big, small = with_digits(_splits(56_000)), with_digits(_splits(100))
+    assert len(big.train_x) == 56_000 + 10 * len(x)  # 7.5 % of 56,000 is 4,200: ten copies of the 420 glyphs
+    assert len(small.train_x) == 100 + len(x)  # at least one copy
+    assert torch.equal(big.train_x[56_000 : 56_000 + len(x)], x) and torch.equal(big.train_y[-len(y) :], y)
+    assert len(big.val_x) == 5 and len(big.test_x) == 7
+
+
+def test_letters_take_a_quarter_of_the_outliers():
+    x, y = torch.rand(32, 784), torch.arange(32) % 10
+    bank = letters()
+    out = make_outliers(x, y, 40, bank, "none")  # no augmentation: the letters come out as drawn
+    quarter = out[20:30]  # pairs, turned digits, letters, scribbles: 10 each
+    assert all((bank == row).all(1).any() for row in quarter)
+    assert not any((bank == row).all(1).any() for row in out[30:])
+
+
+def test_the_default_recipe_learns_typeset_characters_and_the_best_one_does_not():
+    from training.cli import parse_settings
+
+    assert TrainSettings().typeset and TrainSettings().augment == "affine+capture"
+    assert not parse_settings(["--recipe", "best"]).typeset

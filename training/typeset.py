@@ -1,0 +1,77 @@
+"""Typeset characters for training, from the fonts matplotlib ships (DejaVu, STIX, Computer Modern).
+
+Each character is drawn in every font at three pen weights and framed by the service's own preprocessing, so a
+printed '7' reaches the network as an uploaded one would. Digits join the training images: printed numbers are
+uploads too, and MNIST has none. Letters join outlier exposure as non-digits (without those written like a digit:
+O, I, l, S, Z, B, G, q…), which keeps them flagged once the capture augmentation has taught the network thick,
+blurred and wide strokes. Pillow's own font is left out on purpose: benchmarks/uploads.py and benchmarks/ood.py
+measure with it, so their printed digits and typeset letters stay unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from service.preprocess import normalize
+from training.data import Splits
+
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+FONTS = (
+    "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
+    "DejaVuSerif-Italic.ttf", "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "STIXGeneral.ttf",
+    "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf", "cmr10.ttf", "cmss10.ttf", "cmtt10.ttf",
+)  # fmt: skip
+DIGITS = "0123456789"
+LOOKALIKES = set("OoDIliSsZzBbGqg")  # letters written like a digit: 0, 1, 5, 2, 8, 6, 9
+LETTERS = "".join(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in LOOKALIKES)
+SIZE, PENS = 64, (0, 2, 5)  # font size in pixels; pen widths: regular, heavier, bold
+SHARE = 0.075  # typeset digits added per training image (copies of the 420 glyphs: 10 for MNIST's 55,000)
+
+
+def _draw(char: str, font: ImageFont.FreeTypeFont, pen: int) -> np.ndarray:
+    """One character, light on black, as the service's 28×28 input (H, W) float32."""
+    img = Image.new("L", (2 * SIZE, 2 * SIZE), 0)
+    ImageDraw.Draw(img).text((SIZE, SIZE), char, fill=255, font=font, anchor="mm", stroke_width=pen, stroke_fill=255)
+    x0, y0, x1, y1 = img.getbbox()
+    return normalize(img.crop((x0 - 4, y0 - 4, x1 + 4, y1 + 4))).pixels  # cropped small: never taken for a page
+
+
+@cache
+def glyphs(chars: str) -> torch.Tensor:
+    """Every character of CHARS in every font and pen: (fonts × chars × pens, 784), font by font, then char."""
+    out = []
+    for name in FONTS:
+        font = ImageFont.truetype(str(FONT_DIR / name), SIZE)
+        out += [_draw(c, font, pen) for c in chars for pen in PENS]
+    return torch.from_numpy(np.stack(out)).reshape(len(out), -1)
+
+
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """The typeset digits (N, 784) and their labels (N,)."""
+    x = glyphs(DIGITS)
+    return x, torch.arange(10).repeat_interleave(len(PENS)).repeat(len(FONTS))
+
+
+def letters() -> torch.Tensor:
+    """The typeset letters (N, 784): non-digits for outlier exposure."""
+    return glyphs(LETTERS)
+
+
+def with_digits(data: Splits) -> Splits:
+    """DATA with copies of the typeset digits added to its training images, about SHARE of them (at least one
+    copy); validation and test stay MNIST's own."""
+    x, y = digits()
+    copies = max(1, round(SHARE * len(data.train_x) / len(x)))
+    device = data.train_x.device
+    return replace(
+        data,
+        train_x=torch.cat([data.train_x, x.repeat(copies, 1).to(device)]),
+        train_y=torch.cat([data.train_y, y.repeat(copies).to(device)]),
+    )
