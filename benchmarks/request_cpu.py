@@ -3,12 +3,13 @@
     python benchmarks/request_cpu.py                       # this tree: median CPU µs per request, and a profile
     python benchmarks/request_cpu.py --against b70c11a     # also an older revision, rounds interleaved
     python benchmarks/request_cpu.py --profile 20          # the 20 functions with the most own time
+    python benchmarks/request_cpu.py --images 64 --requests 100  # the batch path: 64 PNGs per request
 
-Each request is a multipart POST of one 28×28 PNG to /api/predict, with the Prometheus multiprocess files in a
-temporary folder, as under gunicorn: parsing, preprocessing, the network, the out-of-distribution checks, the JSON
-answer and the metrics all count. The time is the thread's CPU time (time.thread_time), so other jobs on a shared
-machine slow it less than wall time; trees are compared round after round in separate processes (each tree
-imports its own code), and the medians are reported.
+Each request is a multipart POST of one 28×28 PNG (--images: that many, as benchmarks/serve.py batches them) to
+/api/predict, with the Prometheus multiprocess files in a temporary folder, as under gunicorn: parsing,
+preprocessing, the network, the out-of-distribution checks, the JSON answer and the metrics all count. The time is
+the thread's CPU time (time.thread_time), so other jobs on a shared machine slow it less than wall time; trees are
+compared round after round in separate processes (each tree imports its own code), and the medians are reported.
 """
 
 from __future__ import annotations
@@ -41,16 +42,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=1000, help="requests per round")
     p.add_argument("--profile", type=int, default=0, help="print the N functions with the most own time")
     p.add_argument("--path", default="/api/predict", help="route to POST to (with its query string)")
+    p.add_argument("--images", type=int, default=1, help="PNGs in each request's multipart body")
     p.add_argument("--out", type=Path, default=None, help="write the table and profiles into this markdown file")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # one round, JSON on stdout
     return p.parse_args(argv)
 
 
-def png_request() -> tuple[bytes, str]:
-    """A multipart body holding one 28×28 PNG of a '7' (what the page and most clients send) and its type."""
+def png_request(images: int = 1) -> tuple[bytes, str]:
+    """A multipart body holding IMAGES 28×28 PNGs of a '7' (what the page and most clients send) and its type."""
     from benchmarks.common import MULTIPART_TYPE, multipart, small_png
 
-    return multipart([small_png()]), MULTIPART_TYPE
+    return multipart([small_png()] * images), MULTIPART_TYPE
 
 
 def make_app(weights: Path):
@@ -64,11 +66,11 @@ def make_app(weights: Path):
     return create_app({"WEIGHTS_PATH": str(weights), "MODELS_DIR": tempfile.mkdtemp(prefix="digits-none-")})
 
 
-def caller(app, path: str):
+def caller(app, path: str, images: int = 1):
     """A function that sends one request through the WSGI app and checks it succeeded."""
     from werkzeug.test import EnvironBuilder
 
-    body, ctype = png_request()
+    body, ctype = png_request(images)
     route, _, query = path.partition("?")
     template = EnvironBuilder(path=route, query_string=query, method="POST", data=body, content_type=ctype)
     environ = template.get_environ()
@@ -89,7 +91,7 @@ def caller(app, path: str):
 
 def one_round(args: argparse.Namespace) -> list[float]:
     """CPU µs of each of args.requests requests, after a warm-up."""
-    call = caller(make_app(args.weights), args.path)
+    call = caller(make_app(args.weights), args.path, args.images)
     for _ in range(200):
         call()
     times = []
@@ -105,7 +107,7 @@ def profile(args: argparse.Namespace) -> None:
     import cProfile
     import pstats
 
-    call = caller(make_app(args.weights), args.path)
+    call = caller(make_app(args.weights), args.path, args.images)
     for _ in range(200):
         call()
     prof = cProfile.Profile()
@@ -117,7 +119,7 @@ def profile(args: argparse.Namespace) -> None:
 def run_child(tree: Path, args: argparse.Namespace, *extra: str) -> str:
     """Run this script's child mode with TREE's code in a fresh process; return what it printed."""
     cmd = [sys.executable, str(tree / "benchmarks/request_cpu.py"), "--weights", str(args.weights)]
-    cmd += ["--requests", str(args.requests), "--path", args.path, *extra]
+    cmd += ["--requests", str(args.requests), "--path", args.path, "--images", str(args.images), *extra]
     return subprocess.run(cmd, cwd=tree, check=True, capture_output=True, text=True).stdout
 
 
