@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from model import load_weights
+from service import preprocess as preprocess_module
 from service.decode import open_image
 from service.errors import ApiError
 from service.preprocess import normalize, preprocess
@@ -106,6 +107,65 @@ def test_only_the_exact_mnist_format_skips_centring(digits):
     moved = preprocess(encode(Image.fromarray(bigger), "PNG")).pixels
     cy, cx = centre_of_mass(moved)
     assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5  # any other size: centred as MNIST was
+
+
+def _near_mnist(x: np.ndarray) -> dict[str, bytes]:
+    """28×28 uploads on both sides of _ink's black-border shortcut: MNIST digits, the same digits inverted, moved,
+    cut by the frame, 16-bit, transparent, faint or noisy, and borders with 53, 54 or 55 of their 108 pixels lit."""
+    rng = np.random.default_rng(0)
+    uploads = {f"mnist{i}": encode(Image.fromarray(d), "PNG") for i, d in enumerate(x)}
+    for i, d in enumerate(x[:10]):
+        noisy = np.clip(d + rng.integers(0, 3, d.shape), 0, 255).astype(np.uint8)
+        stroke = np.where(d > 50, 255, 0).astype(np.uint8)
+        uploads |= {
+            f"inverted{i}": encode(Image.fromarray(255 - d), "PNG"),
+            f"off-centre{i}": encode(Image.fromarray(np.roll(d, (5, -6), (0, 1))), "PNG"),
+            f"cut{i}": encode(Image.fromarray(np.roll(d, 12, 1)), "PNG"),
+            f"16-bit{i}": encode(Image.fromarray(d.astype(np.uint16) * 257), "PNG"),
+            f"transparent{i}": encode(Image.fromarray(np.stack([np.zeros_like(d), d], -1), "LA"), "PNG"),
+            f"black-on-transparent{i}": encode(Image.fromarray(np.stack([0 * d, stroke], -1), "LA"), "PNG"),
+            f"faint{i}": encode(Image.fromarray(d // 12), "PNG"),
+            f"fainter{i}": encode(Image.fromarray(d // 14), "PNG"),  # under MIN_CONTRAST: 422 no_ink both ways
+            f"noisy{i}": encode(Image.fromarray(noisy), "PNG"),
+        }
+    ring = [(0, c) for c in range(28)] + [(27, c) for c in range(28)] + [(r, c) for r in range(1, 27) for c in (0, 27)]
+    for lit in (53, 54, 55):
+        d = x[0].copy()
+        d[tuple(np.array(ring[:lit]).T)] = 3
+        uploads[f"border{lit}"] = encode(Image.fromarray(d), "PNG")
+    return uploads
+
+
+def _outcome(data: bytes) -> tuple:
+    try:
+        p = preprocess(data)
+    except ApiError as err:
+        return err.status, err.code, err.message
+    return p.pixels.dtype, p.pixels.tobytes(), p.report
+
+
+def test_the_black_border_shortcut_answers_as_the_sorting_path(mnist, client, monkeypatch):
+    """28×28 on a border that is mostly exactly 0 skips _ink's sorting: same pixels bit for bit, reports, errors and
+    answers as the general path, and only where the border's median and MAD are 0."""
+    uploads = _near_mnist(mnist.test_x[:100].numpy())
+    shortcut = {name: _outcome(data) for name, data in uploads.items()}
+    readable = [data for name, data in uploads.items() if not isinstance(shortcut[name][0], int)]
+    answers = _answers(client, readable)
+    taken = [name for name, data in uploads.items() if preprocess_module._black_border(_gray(data))]
+    monkeypatch.setattr(preprocess_module, "_black_border", lambda gray: False)
+    assert {name: _outcome(data) for name, data in uploads.items()} == shortcut
+    assert _answers(client, readable) == answers
+    assert "border53" in taken and "border54" not in taken and "inverted0" not in taken and len(taken) > 100
+
+
+def _gray(data: bytes) -> np.ndarray:
+    return preprocess_module._to_array(preprocess_module._flat(open_image(data)))
+
+
+def _answers(client, uploads: list[bytes]) -> list[dict]:
+    """/api/predict's answers, input and report included, for a batch of uploads."""
+    files = {"image": [(io.BytesIO(data), f"{i}.png") for i, data in enumerate(uploads)]}
+    return client.post("/api/predict?input=1", data=files, content_type="multipart/form-data").get_json()
 
 
 # ---------- formats and modes ----------
