@@ -18,5 +18,5 @@ def product(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """x (B, n) @ rows (n, m), rows C-contiguous; for B = 1 from the rows where x is not zero (B, m)."""
     if len(x) != 1:
         return x @ rows
-    used = np.flatnonzero(x[0])
+    used = x[0].nonzero()[0]  # (k,); the method, without np.flatnonzero's wrappers
     return x[:, used] @ rows[used]

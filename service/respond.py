@@ -14,6 +14,7 @@ from service.handler import Batch
 from service.inference import Prediction
 from service.inputs import Options
 from service.json_provider import rounded
+from service.ood import CheckResult
 from service.png import png_data_url
 
 PIXEL_DECIMALS = 4  # the input pixels shown back: 1/255 ≈ 0.0039
@@ -26,6 +27,7 @@ def prediction_dicts(batch: Batch, pred: Prediction, options: Options) -> list[d
         {"digit": int(d), "confidence": max(p), "probabilities": p, "uncertain": bool(u)}
         for d, p, u in zip(pred.digits, probs, pred.uncertain)
     ]
+    checks = _checks(pred.checks, len(answers))
     for i, answer in enumerate(answers):
         if options.activations:
             answer["layers"] = _layers(pred, i)
@@ -34,7 +36,7 @@ def prediction_dicts(batch: Batch, pred: Prediction, options: Options) -> list[d
         if options.input:
             answer["input"] = _input(batch, i)
         if pred.checks:
-            answer["checks"] = _checks(pred, i)
+            answer["checks"] = checks[i]
     return answers
 
 
@@ -45,15 +47,16 @@ def _input(batch: Batch, i: int) -> dict[str, Any]:
     return {"png": png_data_url(pixels), "pixels": flat, "report": batch.reports[i]}
 
 
-def _checks(pred: Prediction, i: int) -> dict[str, dict[str, Any]]:
-    return {
-        c.name: {
-            "score": round(float(c.score[i]), 4),
-            "threshold": round(c.threshold, 4),
-            "flagged": bool(c.flagged[i]),
+def _checks(checks: list[CheckResult], n: int) -> list[dict[str, dict[str, Any]]]:
+    """Each of n images' check scores, thresholds and flags (the arrays read once per batch, not once per image)."""
+    columns = [(c.name, c.score.tolist(), round(c.threshold, 4), c.flagged.tolist()) for c in checks]
+    return [
+        {
+            name: {"score": round(score[i], 4), "threshold": threshold, "flagged": flagged[i]}
+            for name, score, threshold, flagged in columns
         }
-        for c in pred.checks
-    }
+        for i in range(n)
+    ]
 
 
 def _layers(pred: Prediction, i: int) -> list[dict[str, Any]]:
