@@ -2,8 +2,10 @@
 
 import torch
 
+from model import MLP, MLPConfig
 from model.config import DIGIT_BOX, DIGIT_CENTRE
 from training.data import Splits
+from training.loop import Learner, train_step
 from training.outliers import make_outliers
 from training.settings import TrainSettings
 from training.typeset import DIGITS, FONTS, LETTERS, LOOKALIKES, PENS, digits, letters, with_digits
@@ -65,3 +67,13 @@ def test_the_default_recipe_learns_typeset_characters_and_the_best_one_does_not(
 
     assert TrainSettings().typeset and TrainSettings().augment == "affine+capture"
     assert not parse_settings(["--recipe", "best"]).typeset
+
+
+def test_a_mixed_precision_step_augments_its_typeset_outliers_in_fp32():
+    torch.manual_seed(0)
+    model = MLP(MLPConfig(hidden=(16,)))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.rand(64, 784), torch.randint(0, 10, (64,))
+    learner = Learner(model, opt, None, "affine+capture", amp=True, outlier_weight=0.5, letters=letters()[:100])
+    loss = train_step(learner, x, y, step=0)  # step 0 adds outliers; under bf16 autocast the capture steps failed
+    assert torch.isfinite(loss)

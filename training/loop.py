@@ -103,8 +103,8 @@ def train_step(learner: Learner, x: torch.Tensor, y: torch.Tensor, step: int) ->
     The loss is the digits' cross-entropy, plus outlier exposure's term on the steps that add outliers.
     """
     x = augment_batch(x, learner.augment)
+    batch = with_outliers(x, y, learner.outlier_weight, step, learner.letters, learner.augment)  # inputs in fp32
     with autocast(x.device, learner.amp):
-        batch = with_outliers(x, y, learner.outlier_weight, step, learner.letters, learner.augment)
         logits = learner.net(batch)  # (B [+ outliers], 10)
         loss = F.cross_entropy(logits[: len(x)], y)
         total = loss + outlier_loss(logits[len(x) :], learner.outlier_weight)
