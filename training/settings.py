@@ -31,8 +31,8 @@ class TrainSettings:
     scheduler: str = option("onecycle", "learning-rate schedule, per step", choices=SCHEDULERS)
     augment: str = option(
         "affine+capture",
-        "batched tensor augmentation: random affine moves, Simard's elastic distortions, or both; "
-        "bare --augment means elastic",
+        "batched tensor augmentation, steps joined by '+': random affine moves, Simard's elastic distortions, "
+        "the capture steps (pens, contrast, blur, wider boxes, low resolution); bare --augment means elastic",
         choices=AUGMENTS,
         const="elastic",
     )
