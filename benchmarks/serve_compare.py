@@ -1,6 +1,7 @@
 """The service against a minimal Flask app, LitServe and KServe, side by side: wrk, interleaved rounds, medians.
 
     python benchmarks/serve_compare.py [--rounds 2] [--seconds 8] [--connections 16] [--only NAME ...]
+    python benchmarks/serve_compare.py --against REV --only "make serve"   # each `make serve` row at REV as well
 
 Every server serves the same weights on a loopback port, two processes on the two cores (or its framework's
 equivalent), one at a time; wrk (1 thread, keep-alive connections) posts the same request for 2 s to warm up, then
@@ -230,6 +231,14 @@ def report(rows: dict[str, list[dict]], args: argparse.Namespace, argv: list[str
     return "\n".join(lines) + "\n"
 
 
+def _at_revision(server: Server, rev: str, tree: Path) -> list[Server]:
+    """The same `make serve` row served by REV's code (in the worktree TREE), right after it; none for others."""
+    if server.command != make_serve(REPO):
+        return []
+    name = server.name.replace("the service", f"the service at {rev}", 1)
+    return [Server(name, make_serve(tree), server.path, server.request, server.env, tree)]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -238,10 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [s for s in servers(args.workers) if not args.only or any(w in s.name for w in args.only)]
     before = worktree(args.against) if args.against else None
     if before is not None:
-        old = Server(
-            f"the service at {args.against}, `make serve`", make_serve(before), "/api/predict", "png", tree=before
-        )
-        chosen.insert(1, old)
+        chosen = [twin for s in chosen for twin in (s, *_at_revision(s, args.against, before))]
     rows: dict[str, list[dict]] = {s.name: [] for s in chosen}
     with tempfile.TemporaryDirectory(prefix="digits-compare-") as tmp:
         tmp = Path(tmp)
