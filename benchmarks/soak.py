@@ -6,8 +6,9 @@ Each client is a thread with one persistent HTTP/1.1 connection (http.client), s
 corpus (tests/hostile/make_corpus.py): half good images, half bad requests. Reports requests served, 5xx answers
 (must be 0), dropped connections (no response at all; must be 0), answers that differ from the corpus, worker
 restarts, and the RSS of every server worker (/proc/PID/status VmRSS) after a warm-up and at the end (growth must
-stay under 10 %). After a 413 for an over-limit body a client opens a new connection: the server closes the
-connection on a body the app left unread (see docs/reliability.md).
+stay under 10 %), read also every --sample seconds in between: a leak climbs, allocator churn goes up and down.
+After a 413 for an over-limit body a client opens a new connection: the server closes the connection on a body
+the app left unread (see docs/reliability.md).
 Writes the figures into the soak section of docs/reliability.md. Exit status 1 if a limit is broken.
 """
 
@@ -50,6 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=REPO / "artifacts/model.safetensors",
         help="weights to serve; a random 784-800-10 model when the file does not exist",
     )
+    p.add_argument("--sample", type=float, default=60.0, help="seconds between two readings of the workers' RSS")
     p.add_argument("--seed", type=int, default=0, help="seed of the clients' choice of cases")
     p.add_argument("--out", type=Path, default=REPO / "docs/reliability.md", help="markdown file to update ('-': none)")
     return p.parse_args(argv)
@@ -95,6 +97,23 @@ def workers_of(master: int) -> list[int]:
 def rss_kib(pid: int) -> int:
     match = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
     return int(match.group(1)) if match else 0
+
+
+class RssSampler(threading.Thread):
+    """Reads the RSS of each worker every EVERY seconds until stopped (series[pid]: KiB, in order)."""
+
+    def __init__(self, pids: list[int], every: float) -> None:
+        super().__init__(daemon=True)
+        self.every, self.stopped = every, threading.Event()
+        self.series: dict[int, list[int]] = {p: [] for p in pids}
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every):
+            for pid, readings in self.series.items():
+                try:
+                    readings.append(rss_kib(pid))
+                except OSError:  # the worker is gone: the restart count says so
+                    pass
 
 
 # --- the clients --------------------------------------------------------------------------------------------------
@@ -212,6 +231,11 @@ def summarise(
     return figures, ok
 
 
+def _series(series: dict[int, list[int]]) -> str:
+    """Each worker's readings in MiB, workers separated by ';'."""
+    return "; ".join(", ".join(f"{v / 1024:.0f}" for v in series[p]) or "none" for p in sorted(series))
+
+
 def markdown(args, f: dict, info: dict, ok: bool) -> str:
     rss = ", ".join(
         f"{f['rss_start'][p] / 1024:.0f} → {f['rss_end'].get(p, 0) / 1024:.0f} MiB" for p in sorted(f["rss_start"])
@@ -225,13 +249,15 @@ def markdown(args, f: dict, info: dict, ok: bool) -> str:
         ("worker restarts (must be 0)", f["restarts"]),
         ("worker RSS after warm-up → end", rss),
         ("largest RSS growth (must be < 10 %)", f"{100 * f['rss_growth']:+.1f} %"),
+        (f"worker RSS every {args.sample:g} s (MiB)", _series(f["rss_series"])),
         ("latency p50 / p99", f"{f['p50_ms']:.0f} ms / {f['p99_ms']:.0f} ms"),
         ("status differing from the corpus", mismatch),
     ]
     table = "\n".join(["| measure | value |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in rows])
     return (
         f"{START}\n### Soak: {'passed' if ok else 'FAILED'}\n\n"
-        f"Command: `python benchmarks/soak.py --seconds {args.seconds:g} --clients {args.clients}`; "
+        f"Command: `python benchmarks/soak.py --seconds {args.seconds:g} --clients {args.clients}"
+        f"{f' --sample {args.sample:g}' if args.sample != 60 else ''}`; "
         f"{args.warmup:g} s warm-up, then {args.seconds:g} s measured. {f['cases']} corpus cases, half the "
         f"requests good images, half hostile ones; `python -m service.serve` on 127.0.0.1, serving "
         f"{f['weights']}.\n\n"
@@ -263,15 +289,20 @@ def main(argv: list[str] | None = None) -> int:
             drive(port, cases, args.clients, args.warmup, args.seed + 1)
             pids = workers_of(server.pid)
             rss_start = {p: rss_kib(p) for p in pids}
+            sampler = RssSampler(pids, args.sample)
             t0 = time.monotonic()
+            sampler.start()
             tally = drive(port, cases, args.clients, args.seconds, args.seed)
             seconds = time.monotonic() - t0
+            sampler.stopped.set()
+            sampler.join()
             rss_end = {p: rss_kib(p) for p in workers_of(server.pid)}
             restarts = len(set(rss_end) ^ set(pids))
         finally:
             stop(server)
             log = (Path(tmp) / "server.log").read_text(errors="replace")
     figures, ok = summarise(args, tally, seconds, rss_start, rss_end, restarts, len(cases))
+    figures["rss_series"] = sampler.series
     figures["weights"] = (
         f"`{args.weights.relative_to(REPO) if args.weights.is_relative_to(REPO) else args.weights}`"
         if args.weights.is_file()
