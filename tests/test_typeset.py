@@ -1,5 +1,6 @@
 """Typeset digits and letters from matplotlib's fonts: counts, labels, framing, and how they join a run."""
 
+import numpy as np
 import torch
 
 from model import MLP, MLPConfig
@@ -8,16 +9,27 @@ from training.data import Splits
 from training.loop import Learner, train_step
 from training.outliers import make_outliers
 from training.settings import TrainSettings
-from training.typeset import DIGITS, FONTS, LETTERS, LOOKALIKES, PENS, digits, letters, with_digits
+from training.typeset import DIGITS, FONTS, LETTERS, LOOKALIKES, PENS, digits, letters, with_digits, without_foot
 
 
 def test_every_digit_in_every_font_and_pen_with_its_label():
     x, y = digits()
-    assert x.shape == (len(FONTS) * 10 * len(PENS), 784)
+    per = len(FONTS) * len(PENS)  # 42
+    assert x.shape == (11 * per, 784)  # ten digits, then the footless 1s
     assert y.tolist()[: 10 * len(PENS)] == [d for d in range(10) for _ in PENS]  # font by font, digit by digit
-    assert torch.bincount(y).tolist() == [len(FONTS) * len(PENS)] * 10
-    ink = x.sum(1).view(len(FONTS), 10, len(PENS))  # a '1' carries less ink than an '8' in every font and pen
+    assert torch.bincount(y).tolist() == [per, 2 * per] + [per] * 8 and (y[10 * per :] == 1).all()
+    ink = x[: 10 * per].sum(1).view(len(FONTS), 10, len(PENS))  # a '1' carries less ink than an '8' in every font
     assert (ink[:, 1] < ink[:, 8]).all()
+
+
+def test_a_foot_is_the_bottom_rows_wider_than_the_stem():
+    a = np.zeros((60, 40), np.uint8)
+    a[10:50, 18:22] = 255  # a stem 4 px wide
+    a[5:10, 12:18] = 255  # a flag at the top, 6 px wide (under 1.6 × 4): kept
+    a[50:55, 8:32] = 255  # a foot 24 px wide
+    out = without_foot(a)
+    assert not out[50:].any() and np.array_equal(out[:50], a[:50])
+    assert np.array_equal(without_foot(out), out)  # a footless glyph stays as it is
 
 
 def test_letters_leave_out_those_written_like_a_digit():
@@ -47,7 +59,7 @@ def _splits(n):
 def test_typeset_digits_join_the_training_images_only():
     x, y = digits()
     big, small = with_digits(_splits(56_000)), with_digits(_splits(100))
-    assert len(big.train_x) == 56_000 + 10 * len(x)  # 7.5 % of 56,000 is 4,200: ten copies of the 420 glyphs
+    assert len(x) == 462 and len(big.train_x) == 56_000 + 9 * 462  # 7.5 % of 56,000 is 4,200: 9.1 copies of 462
     assert len(small.train_x) == 100 + len(x)  # at least one copy
     assert torch.equal(big.train_x[56_000 : 56_000 + len(x)], x) and torch.equal(big.train_y[-len(y) :], y)
     assert len(big.val_x) == 5 and len(big.test_x) == 7

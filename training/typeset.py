@@ -2,10 +2,12 @@
 
 Each character is drawn in every font at three pen weights and framed by the service's own preprocessing, so a
 printed '7' reaches the network as an uploaded one would. Digits join the training images: printed numbers are
-uploads too, and MNIST has none. Letters join outlier exposure as non-digits (without those written like a digit:
-O, I, l, S, Z, B, G, q…), which keeps them flagged once the capture augmentation has taught the network thick,
-blurred and wide strokes. Pillow's own font is left out on purpose: benchmarks/uploads.py and benchmarks/ood.py
-measure with it, so their printed digits and typeset letters stay unseen.
+uploads too, and MNIST has none. Each font's '1' comes twice, as drawn and without its foot (flag and stem alone,
+as Pillow's and many sans fonts draw it: the network read that one as a 7). Letters join outlier exposure as
+non-digits (without those written like a digit: O, I, l, S, Z, B, G, q…), which keeps them flagged once the
+capture augmentation has taught the network thick, blurred and wide strokes. Pillow's own font is left out on
+purpose: benchmarks/uploads.py and benchmarks/ood.py measure with it, so their printed digits and typeset letters
+stay unseen.
 """
 
 from __future__ import annotations
@@ -32,31 +34,48 @@ DIGITS = "0123456789"
 LOOKALIKES = set("OoDIliSsZzBbGqg")  # letters written like a digit: 0, 1, 5, 2, 8, 6, 9
 LETTERS = "".join(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in LOOKALIKES)
 SIZE, PENS = 64, (0, 2, 5)  # font size in pixels; pen widths: regular, heavier, bold
-SHARE = 0.075  # typeset digits added per training image (copies of the 420 glyphs: 10 for MNIST's 55,000)
+SHARE = 0.075  # typeset digits added per training image (copies of the 462 glyphs: 9 for MNIST's 55,000)
 
 
-def _draw(char: str, font: ImageFont.FreeTypeFont, pen: int) -> np.ndarray:
-    """One character, light on black, as the service's 28×28 input (H, W) float32."""
+def _draw(char: str, font: ImageFont.FreeTypeFont, pen: int, footless: bool = False) -> np.ndarray:
+    """One character, light on black (without its foot if FOOTLESS), as the service's 28×28 input (H, W) float32."""
     img = Image.new("L", (2 * SIZE, 2 * SIZE), 0)
     ImageDraw.Draw(img).text((SIZE, SIZE), char, fill=255, font=font, anchor="mm", stroke_width=pen, stroke_fill=255)
+    if footless:
+        img = Image.fromarray(without_foot(np.asarray(img)))
     x0, y0, x1, y1 = img.getbbox()
     return normalize(img.crop((x0 - 4, y0 - 4, x1 + 4, y1 + 4))).pixels  # cropped small: never taken for a page
 
 
+def without_foot(a: np.ndarray) -> np.ndarray:
+    """A glyph (H, W) uint8 without its foot: the bottom rows whose ink is wider than 1.6 × the stem (the median
+    width over the middle third of the rows with ink) erased."""
+    width = (a > 127).sum(1)  # (H,)
+    rows = np.flatnonzero(width)
+    stem = np.median(width[rows[len(rows) // 3 : 2 * len(rows) // 3]])
+    bottom = rows[-1]
+    while bottom > rows[0] and width[bottom] > 1.6 * stem:
+        bottom -= 1
+    out = a.copy()
+    out[bottom + 1 :] = 0
+    return out
+
+
 @cache
-def glyphs(chars: str) -> torch.Tensor:
+def glyphs(chars: str, footless: bool = False) -> torch.Tensor:
     """Every character of CHARS in every font and pen: (fonts × chars × pens, 784), font by font, then char."""
     out = []
     for name in FONTS:
         font = ImageFont.truetype(str(FONT_DIR / name), SIZE)
-        out += [_draw(c, font, pen) for c in chars for pen in PENS]
+        out += [_draw(c, font, pen, footless) for c in chars for pen in PENS]
     return torch.from_numpy(np.stack(out)).reshape(len(out), -1)
 
 
 def digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """The typeset digits (N, 784) and their labels (N,)."""
-    x = glyphs(DIGITS)
-    return x, torch.arange(10).repeat_interleave(len(PENS)).repeat(len(FONTS))
+    """The typeset digits (N, 784) and their labels (N,): every digit as drawn, then every '1' without its foot."""
+    drawn, ones = glyphs(DIGITS), glyphs("1", footless=True)
+    labels = torch.arange(10).repeat_interleave(len(PENS)).repeat(len(FONTS))
+    return torch.cat([drawn, ones]), torch.cat([labels, torch.ones(len(ones), dtype=labels.dtype)])
 
 
 def letters() -> torch.Tensor:
