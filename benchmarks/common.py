@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from model import load_weights
+from service.handler import ModelHandler
 from service.inference import Predictor
-from service.ood import load_ood
+from service.settings import from_env
 
 REPO = Path(__file__).resolve().parent.parent
 BOUNDARY = "digitsbenchboundary"  # of every multipart body the benchmarks send
@@ -57,9 +57,9 @@ def machine_line(info: dict[str, Any]) -> str:
 
 
 def served_predictor(weights: Path) -> Predictor:
-    """The service's Predictor for these weights, with their out-of-distribution checks."""
-    model, info = load_weights(weights)
-    return Predictor(model, ood=load_ood(weights, model, info["sha256"]))
+    """The service's Predictor for these weights, as a worker builds it: their out-of-distribution checks and the
+    thresholds the settings give (DIGITS_UNCERTAIN_BELOW and the others' environment variables apply)."""
+    return ModelHandler.from_weights(weights, "bench", from_env()).predictor
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -9,7 +9,8 @@ are what a user gets. Three sets:
   * typeset letters: a second, independent set, A-Z and a-z in Pillow's bundled font, without the letters that
     are written like a digit (O o D I l i S s Z z B b G q g: 0, 1, 5, 2, 8, 6, 9); training sees the same letters
     as outliers, but only in matplotlib's fonts (training/typeset.py), never in this one;
-  * MNIST: the 10,000 test digits, and the share of the model's mistakes that carry the flag.
+  * MNIST: the 10,000 test digits, and the share of the model's mistakes that carry the flag; also the 5,000
+    validation images training held out (the same fixed split, training.data.split_validation).
 A good model flags most of the first two and few of the third.
 """
 
@@ -30,7 +31,8 @@ from service_kit import not_digit_drawings  # noqa: E402  (test data, shared on 
 
 from benchmarks.common import machine, report, table  # noqa: E402
 from service import create_app  # noqa: E402
-from training.data import load_mnist, resolve_root  # noqa: E402
+from training.data import load_mnist, resolve_root, split_validation  # noqa: E402
+from training.settings import TrainSettings  # noqa: E402
 from training.typeset import LETTERS  # noqa: E402  (the same letters; training draws them in other fonts)
 
 
@@ -68,6 +70,8 @@ def measure(weights: Path, mnist) -> dict:
     letters = {c: typeset(c) for c in LETTERS}
     pred = app.extensions["digits"].get().predictor.predict(mnist.test_x.numpy().astype(np.float32) / 255)
     wrong = pred.digits != mnist.test_y.numpy()
+    val_x = split_validation(mnist.train_x, mnist.train_y, TrainSettings().val_size)[2]
+    val = app.extensions["digits"].get().predictor.predict(val_x.numpy().astype(np.float32) / 255)
     hits_d, hits_l = flagged(client, drawings), flagged(client, letters)
     return {
         "weights": str(weights),
@@ -76,6 +80,7 @@ def measure(weights: Path, mnist) -> dict:
         "missed_drawings": sorted(set(drawings) - set(hits_d)),
         "missed_letters": sorted(set(letters) - set(hits_l)),
         "mnist_flagged": float(pred.uncertain.mean()),
+        "validation_flagged": float(val.uncertain.mean()),
         "accuracy": float(1 - wrong.mean()),
         "errors_flagged": float(pred.uncertain[wrong].mean()) if wrong.any() else float("nan"),
     }
@@ -89,6 +94,7 @@ def row(r: dict) -> tuple:
         share(r["letters"]),
         f"{100 * r['mnist_flagged']:.2f} %",
         f"{100 * r['errors_flagged']:.0f} %",
+        f"{100 * r['validation_flagged']:.2f} %",
         f"{100 * r['accuracy']:.2f} %",
     )
 
@@ -108,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             "typeset letters flagged",
             "MNIST test digits flagged",
             "of its MNIST mistakes flagged",
+            "validation images flagged",
             "MNIST accuracy",
         ),
         [row(r) for r in results],

@@ -16,6 +16,7 @@ import torch
 from model import MLP, NUM_CLASSES, LayerTrace
 from model.frozen import FrozenMLP
 from service.ood import CheckResult, OodChecks
+from service.settings import DEFAULTS
 
 LN_CLASSES = math.log(NUM_CLASSES)  # entropy of the uniform distribution over the 10 digits
 
@@ -47,7 +48,11 @@ class Predictor:
     """Wraps the model: runs its numpy forward pass and flags answers it should not be sure of."""
 
     def __init__(
-        self, model: MLP, uncertain_below: float = 0.6, entropy_above: float = 0.35, ood: OodChecks | None = None
+        self,
+        model: MLP,
+        uncertain_below: float = DEFAULTS["UNCERTAIN_BELOW"],
+        entropy_above: float = DEFAULTS["UNCERTAIN_ENTROPY_ABOVE"],
+        ood: OodChecks | None = None,
     ) -> None:
         self.model, self.network = model.eval(), FrozenMLP(model)
         self.uncertain_below, self.entropy_above, self.ood = uncertain_below, entropy_above, ood

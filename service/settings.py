@@ -43,7 +43,7 @@ SETTINGS = (
     Setting("BATCH_LIMIT", 256, "DIGITS_BATCH_LIMIT", int, "most images in one request (413 above)"),
     Setting(
         "UNCERTAIN_BELOW",
-        0.60,
+        0.55,
         "DIGITS_UNCERTAIN_BELOW",
         float,
         "flag an answer uncertain when its top probability is below this",
@@ -84,6 +84,8 @@ SETTINGS = (
         "how often each worker looks for new, changed or removed weights files (0: never after start-up)",
     ),
 )
+
+DEFAULTS = {s.key: s.default for s in SETTINGS}  # for code that runs without an app (benchmarks, Predictor)
 
 # Read by service/serve.py (the server), not by the Flask app.
 SERVER_SETTINGS = (

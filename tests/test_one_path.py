@@ -91,3 +91,18 @@ def test_v2_flags_what_the_api_flags_when_asked_for_uncertain(trained_app, image
     assert result.as_numpy("uncertain").tolist() == [a["uncertain"] for a in api]
     assert any(any(c["flagged"] for c in a["checks"].values()) for a in api)  # the checks did flag something
     np.testing.assert_allclose(result.as_numpy("probabilities"), [a["probabilities"] for a in api], atol=1e-6)
+
+
+def test_benchmarks_judge_as_the_service_does(trained_app, trained_weights, images, monkeypatch):
+    """The benchmarks' predictor is a worker's: the same flags as the app, and the settings' environment applies."""
+    from benchmarks.common import served_predictor
+
+    pixels = images[0].astype(np.float32) / 255  # (50, 28, 28)
+    served = trained_app.extensions["digits"].get().predictor.predict(pixels)
+    default = served_predictor(trained_weights).predict(pixels)
+    assert default.uncertain.tolist() == served.uncertain.tolist()
+    monkeypatch.setenv("DIGITS_UNCERTAIN_BELOW", "0.999")
+    strict = served_predictor(trained_weights).predict(pixels)
+    expected = default.uncertain | (default.probabilities.max(axis=1) < 0.999)
+    assert expected.sum() > default.uncertain.sum()  # the stricter threshold has something to flag
+    assert strict.uncertain.tolist() == expected.tolist()
