@@ -50,7 +50,7 @@ SETTINGS = (
     ),
     Setting(
         "UNCERTAIN_ENTROPY_ABOVE",
-        0.35,
+        0.37,
         "DIGITS_UNCERTAIN_ENTROPY_ABOVE",
         float,
         "… or when the entropy of its probabilities, divided by ln 10, is above this",
