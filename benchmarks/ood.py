@@ -68,10 +68,11 @@ def measure(weights: Path, mnist) -> dict:
     client = app.test_client()
     drawings = not_digit_drawings()
     letters = {c: typeset(c) for c in LETTERS}
-    pred = app.extensions["digits"].get().predictor.predict(mnist.test_x.numpy().astype(np.float32) / 255)
+    predictor = app.extensions["digits"].get().predictor
+    pred = predictor.predict(mnist.test_x.numpy().astype(np.float32) / 255)
     wrong = pred.digits != mnist.test_y.numpy()
     val_x = split_validation(mnist.train_x, mnist.train_y, TrainSettings().val_size)[2]
-    val = app.extensions["digits"].get().predictor.predict(val_x.numpy().astype(np.float32) / 255)
+    val = predictor.predict(val_x.numpy().astype(np.float32) / 255)
     hits_d, hits_l = flagged(client, drawings), flagged(client, letters)
     return {
         "weights": str(weights),

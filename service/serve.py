@@ -50,8 +50,8 @@ def server(settings: dict):
         interface=Interfaces.WSGI,
         workers=settings["WORKERS"],
         blocking_threads=settings["THREADS"],
-        # One Rust thread per worker feeding its Python thread: granian picks the multi-threaded runtime for WSGI,
-        # which measured ~6 % fewer requests/s and a longer p99 on 2 cores (docs/serving.md).
+        # granian's `auto` picks its multi-threaded runtime for every WSGI app; the single-threaded one answered
+        # ~5 % more requests/s on 2 cores (median of 14 interleaved round pairs, docs/serving.md).
         runtime_mode=RuntimeModes.st,
         websockets=False,
         log_access=settings["ACCESS_LOG"],
