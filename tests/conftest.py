@@ -41,7 +41,7 @@ def tiny_model() -> MLP:
 
 @pytest.fixture(scope="session")
 def trained_weights(tmp_path_factory, mnist_root) -> Path:
-    """The default recipe cut to 4 epochs (784 → 800 → 10, ~98.2 % test accuracy, ~10 s), saved as weights.
+    """The default recipe cut to 4 epochs (784 → 512 → 256 → 10), saved as weights.
 
     Shorter runs make a model so unsure of real digits that the uncertain flag loses its meaning (3 epochs of a
     128-unit layer flagged 10 % of MNIST under outlier exposure: docs/experiments.md).

@@ -7,9 +7,9 @@ from model import MLP, MLPConfig
 from model.config import ACTIVATION_NAMES, INIT_NAMES
 
 
-def test_defaults_are_784_800_10_relu():
+def test_defaults_are_784_512_256_10_relu():
     cfg = MLPConfig()
-    assert cfg.layer_sizes == [784, 800, 10] and cfg.activation == "relu" and cfg.init == "he"
+    assert cfg.layer_sizes == [784, 512, 256, 10] and cfg.activation == "relu" and cfg.init == "he"
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,8 @@ def test_run_writes_metrics_confusion_matrix_plot_and_tensorboard(tmp_path, mnis
     assert (tmp_path / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tb").iterdir())
     top = load_file(str(tmp_path / "top_images.safetensors"))
-    assert top["hidden1.indices"].shape == (800, 6) and top["images"].dtype == torch.uint8
+    assert top["hidden1.indices"].shape == (512, 6) and top["hidden2.indices"].shape == (256, 6)
+    assert top["images"].dtype == torch.uint8
 
 
 @pytest.mark.parametrize(
@@ -222,7 +223,7 @@ def test_unreadable_checkpoint_is_a_clear_error(tmp_path, mnist_root, capsys):
 def test_recipe_sets_defaults_that_flags_override():
     assert parse_settings(["--recipe", "best"]).augment != "none"
     assert parse_settings(["--recipe", "best", "--augment", "none"]).augment == "none"
-    assert parse_settings([]).model.hidden == (800,)
+    assert parse_settings([]).model.hidden == (512, 256)
 
 
 @pytest.mark.parametrize(
