@@ -147,7 +147,9 @@ def test_neuron_png_and_top_images(trained_weights):
     table = load_file(str(trained_weights.parent / "top_images.safetensors"))
     assert [t["test_index"] for t in body["top_images"]] == table["hidden1.test_index"][5].tolist()
     assert body["top_images"][0]["activation"] == pytest.approx(float(table["hidden1.values"][5, 0]), abs=1e-5)
-    assert len(body["outgoing"]) == 10
+    model = load_weights(trained_weights)[0]
+    nxt = model.hidden[1] if len(model.hidden) > 1 else model.output  # the layer hidden1's neurons feed
+    np.testing.assert_allclose(body["outgoing"], nxt.weight[:, 5].detach().numpy(), atol=1e-6)
     assert client.get("/api/model").get_json()["metrics"] is not None
 
 
