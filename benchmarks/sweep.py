@@ -13,8 +13,8 @@ and expect about 4 minutes per run; on a GPU machine with 16 cores, 24 runs took
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import pickle
 import shlex
 import subprocess
 import sys
@@ -50,12 +50,22 @@ def train(weights: Path, flags: list[str], seed: int, device: str) -> tuple[Path
     return weights, "" if done.returncode == 0 else (done.stdout + done.stderr)[-600:]
 
 
-def build_sets(path: Path) -> None:
-    """benchmarks/uploads.py's sets, pickled for the scoring processes."""
+def build_sets(folder: Path) -> None:
+    """benchmarks/uploads.py's sets, written for the scoring processes: one file per upload, and index.json."""
     from benchmarks.uploads import uploads
     from training.data import load_mnist, resolve_root
 
-    path.write_bytes(pickle.dumps(uploads(load_mnist(resolve_root(None)), PER_KIND, SET_SEED)))
+    index = []
+    for i, (data, label, kind, name) in enumerate(uploads(load_mnist(resolve_root(None)), PER_KIND, SET_SEED)):
+        (folder / str(i)).write_bytes(data)
+        index.append((label, kind, name))
+    (folder / "index.json").write_text(json.dumps(index))
+
+
+def read_sets(folder: Path) -> list[tuple[bytes, int, str, str]]:
+    """What build_sets wrote, as benchmarks/uploads.py's (bytes, label, kind, set) tuples."""
+    index = json.loads((folder / "index.json").read_text())
+    return [((folder / str(i)).read_bytes(), label, kind, name) for i, (label, kind, name) in enumerate(index)]
 
 
 def score(weights: Path, sets: Path) -> dict:
@@ -67,7 +77,7 @@ def score(weights: Path, sets: Path) -> dict:
     from training.data import load_mnist, resolve_root
 
     torch.set_num_threads(1)
-    rows = uploads(weights, pickle.loads(sets.read_bytes()))
+    rows = uploads(weights, read_sets(sets))
     ood = flags(weights, load_mnist(resolve_root(None)))
     groups = {
         "photos": [k for k in rows if k.startswith("photo_")],
@@ -108,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     runs = [(name, flags, s) for name, flags in args.variants for s in args.seeds]
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(args.jobs) as pool:
-        sets = Path(tmp) / "sets.pickle"
+        sets = Path(tmp)
         built = pool.submit(build_sets, sets)
         trained = [
             pool.submit(train, args.runs / name / f"s{s}" / "model.safetensors", flags, s, args.device)

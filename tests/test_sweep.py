@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from benchmarks.sweep import summary, variant
+from benchmarks.sweep import read_sets, summary, variant
 
 
 def test_variant_is_a_name_and_training_flags():
@@ -27,3 +27,13 @@ def test_summary_gives_each_figure_mean_and_range_over_seeds():
     assert rows[0] == "| variant | seeds | photos | MNIST flagged |"
     assert rows[2] == "| a | 2 | 97.75 (97.00–98.50) | 2.25 (2.00–2.50) |"  # (97 + 98.5) / 2, (2.5 + 2) / 2
     assert rows[3] == "| b | 1 | 96.25 | 3.00 |"
+
+
+def test_sets_are_read_back_as_uploads_tuples(tmp_path):
+    (tmp_path / "0").write_bytes(b"\x89PNG one")
+    (tmp_path / "1").write_bytes(b"\xff\xd8 two")
+    (tmp_path / "index.json").write_text('[[7, "photo_plain", "captures"], [3, "printed", "clean"]]')
+    assert read_sets(tmp_path) == [
+        (b"\x89PNG one", 7, "photo_plain", "captures"),
+        (b"\xff\xd8 two", 3, "printed", "clean"),
+    ]
