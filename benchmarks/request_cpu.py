@@ -4,12 +4,15 @@
     python benchmarks/request_cpu.py --against b70c11a     # also an older revision, rounds interleaved
     python benchmarks/request_cpu.py --profile 20          # the 20 functions with the most own time
     python benchmarks/request_cpu.py --images 64 --requests 100  # the batch path: 64 PNGs per request
+    python benchmarks/request_cpu.py --weights OLD.safetensors --alternate NEW.safetensors  # two models, ABAB
 
 Each request is a multipart POST of one 28×28 PNG (--images: that many, as benchmarks/serve.py batches them) to
 /api/predict, with the Prometheus multiprocess files in a temporary folder, as under gunicorn: parsing,
 preprocessing, the network, the out-of-distribution checks, the JSON answer and the metrics all count. The time is
 the thread's CPU time (time.thread_time), so other jobs on a shared machine slow it less than wall time; trees are
 compared round after round in separate processes (each tree imports its own code), and the medians are reported.
+Two weights (--alternate) are served by this tree's code in one process, request by request in turn (ABAB), so the
+machine's drift, which moves whole rounds by ±30 % on a shared VM, falls on both alike: their ratio is what counts.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--weights", type=Path, default=REPO / "artifacts/model.safetensors", help="weights to serve")
     p.add_argument("--against", default=None, help="git revision to compare with (a temporary worktree)")
+    p.add_argument("--alternate", type=Path, default=None, help="other weights, served request by request in turn")
     p.add_argument("--rounds", type=int, default=7, help="rounds per tree (interleaved)")
     p.add_argument("--requests", type=int, default=1000, help="requests per round")
     p.add_argument("--profile", type=int, default=0, help="print the N functions with the most own time")
@@ -100,6 +104,28 @@ def one_round(args: argparse.Namespace) -> list[float]:
         call()
         times.append((time.thread_time_ns() - t0) / 1000)
     return times
+
+
+def alternate(args: argparse.Namespace) -> list[float]:
+    """Per round, the ratio of --alternate's median CPU µs per request to --weights', the two apps in one process
+    taking turns request by request (which goes first swaps every pair)."""
+    calls = [caller(make_app(w), args.path, args.images) for w in (args.weights, args.alternate)]
+    for call in calls:
+        for _ in range(200):
+            call()
+    ratios = []
+    for r in range(args.rounds):
+        times: list[list[float]] = [[], []]
+        for i in range(args.requests):
+            for k in (0, 1) if i % 2 == 0 else (1, 0):
+                t0 = time.thread_time_ns()
+                calls[k]()
+                times[k].append((time.thread_time_ns() - t0) / 1000)
+        a, b = (statistics.median(t) for t in times)
+        ratios.append(b / a)
+        print(f"round {r + 1}: {args.weights} {a:.0f} µs, {args.alternate} {b:.0f} µs, ratio {b / a:.3f}", flush=True)
+    print(f"{args.alternate} / {args.weights}: median ratio {statistics.median(ratios):.3f} over {args.rounds} rounds")
+    return ratios
 
 
 def profile(args: argparse.Namespace) -> None:
@@ -190,7 +216,12 @@ def report(results: dict[str, tuple[float, list[float], str]], argv: list[str]) 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    if args.child:
+    if args.alternate:
+        from benchmarks.common import cpu_model
+
+        print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+        alternate(args)
+    elif args.child:
         times = one_round(args)
         print(json.dumps({"median_us": statistics.median(times), "mean_us": statistics.fmean(times)}))
     elif args.profile:

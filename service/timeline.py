@@ -19,7 +19,7 @@ from service.errors import ApiError
 
 log = logging.getLogger(__name__)
 
-KEEP = 8  # snapshot networks kept per model and process (an 800-unit one is 2.5 MB)
+KEEP = 8  # snapshot networks kept per model and process (the default 784-512-256-10 one is 2.1 MB)
 
 
 class Timeline:
