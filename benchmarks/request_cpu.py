@@ -93,34 +93,36 @@ def caller(app, path: str, images: int = 1):
     return call
 
 
-def one_round(args: argparse.Namespace) -> list[float]:
-    """CPU µs of each of args.requests requests, after a warm-up."""
-    call = caller(make_app(args.weights), args.path, args.images)
+def warmed(call):
+    """CALL, after 200 requests that fill the caches and take the first-request costs."""
     for _ in range(200):
         call()
-    times = []
-    for _ in range(args.requests):
-        t0 = time.thread_time_ns()
-        call()
-        times.append((time.thread_time_ns() - t0) / 1000)
-    return times
+    return call
+
+
+def cpu_us(call) -> float:
+    """The thread's CPU µs for one request."""
+    t0 = time.thread_time_ns()
+    call()
+    return (time.thread_time_ns() - t0) / 1000
+
+
+def one_round(args: argparse.Namespace) -> list[float]:
+    """CPU µs of each of args.requests requests, after a warm-up."""
+    call = warmed(caller(make_app(args.weights), args.path, args.images))
+    return [cpu_us(call) for _ in range(args.requests)]
 
 
 def alternate(args: argparse.Namespace) -> list[float]:
     """Per round, the ratio of --alternate's median CPU µs per request to --weights', the two apps in one process
     taking turns request by request (which goes first swaps every pair)."""
-    calls = [caller(make_app(w), args.path, args.images) for w in (args.weights, args.alternate)]
-    for call in calls:
-        for _ in range(200):
-            call()
+    calls = [warmed(caller(make_app(w), args.path, args.images)) for w in (args.weights, args.alternate)]
     ratios = []
     for r in range(args.rounds):
         times: list[list[float]] = [[], []]
         for i in range(args.requests):
             for k in (0, 1) if i % 2 == 0 else (1, 0):
-                t0 = time.thread_time_ns()
-                calls[k]()
-                times[k].append((time.thread_time_ns() - t0) / 1000)
+                times[k].append(cpu_us(calls[k]))
         a, b = (statistics.median(t) for t in times)
         ratios.append(b / a)
         print(f"round {r + 1}: {args.weights} {a:.0f} µs, {args.alternate} {b:.0f} µs, ratio {b / a:.3f}", flush=True)
@@ -133,9 +135,7 @@ def profile(args: argparse.Namespace) -> None:
     import cProfile
     import pstats
 
-    call = caller(make_app(args.weights), args.path, args.images)
-    for _ in range(200):
-        call()
+    call = warmed(caller(make_app(args.weights), args.path, args.images))
     prof = cProfile.Profile()
     prof.runcall(lambda: [call() for _ in range(args.requests)])
     stats = pstats.Stats(prof).strip_dirs().sort_stats("tottime")
