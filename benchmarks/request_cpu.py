@@ -216,12 +216,7 @@ def report(results: dict[str, tuple[float, list[float], str]], argv: list[str]) 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    if args.alternate:
-        from benchmarks.common import cpu_model
-
-        print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
-        alternate(args)
-    elif args.child:
+    if args.child:
         times = one_round(args)
         print(json.dumps({"median_us": statistics.median(times), "mean_us": statistics.fmean(times)}))
     elif args.profile:
@@ -230,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.common import cpu_model, replace_section
 
         print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+        if args.alternate:
+            alternate(args)
+            return 0
         results = compare(args)
         if args.out is not None:
             replace_section(args.out, HEADING, report(results, argv))
