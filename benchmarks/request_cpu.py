@@ -5,6 +5,7 @@
     python benchmarks/request_cpu.py --profile 20          # the 20 functions with the most own time
     python benchmarks/request_cpu.py --images 64 --requests 100  # the batch path: 64 PNGs per request
     python benchmarks/request_cpu.py --weights OLD.safetensors --alternate NEW.safetensors  # two models, ABAB
+    python benchmarks/request_cpu.py --pillow  # ABAB: PNGs decoded by Pillow, then as served (service/grey_png.py)
 
 Each request is a multipart POST of one 28×28 PNG (--images: that many, as benchmarks/serve.py batches them) to
 /api/predict, with the Prometheus multiprocess files in a temporary folder, as under gunicorn: parsing,
@@ -42,6 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--weights", type=Path, default=REPO / "artifacts/model.safetensors", help="weights to serve")
     p.add_argument("--against", default=None, help="git revision to compare with (a temporary worktree)")
     p.add_argument("--alternate", type=Path, default=None, help="other weights, served request by request in turn")
+    p.add_argument("--pillow", action="store_true", help="alternate with every PNG decoded by Pillow instead")
     p.add_argument("--rounds", type=int, default=7, help="rounds per tree (interleaved)")
     p.add_argument("--requests", type=int, default=1000, help="requests per round")
     p.add_argument("--profile", type=int, default=0, help="print the N functions with the most own time")
@@ -114,9 +116,15 @@ def one_round(args: argparse.Namespace) -> list[float]:
 
 
 def alternate(args: argparse.Namespace) -> list[float]:
-    """Per round, the ratio of --alternate's median CPU µs per request to --weights', the two apps in one process
-    taking turns request by request (which goes first swaps every pair)."""
-    calls = [warmed(caller(make_app(w), args.path, args.images)) for w in (args.weights, args.alternate)]
+    """Per round, the ratio of the second's median CPU µs per request to the first's, the two taking turns
+    request by request (which goes first swaps every pair): --weights then --alternate, two apps in one process;
+    or with --pillow one app, first with every PNG decoded by Pillow, then as it serves."""
+    first = warmed(caller(make_app(args.weights), args.path, args.images))
+    if args.pillow:
+        names, calls = ("Pillow decoding", "this tree"), [pillow_only(first), first]
+    else:
+        names = (str(args.weights), str(args.alternate))
+        calls = [first, warmed(caller(make_app(args.alternate), args.path, args.images))]
     ratios = []
     for r in range(args.rounds):
         times: list[list[float]] = [[], []]
@@ -125,9 +133,23 @@ def alternate(args: argparse.Namespace) -> list[float]:
                 times[k].append(cpu_us(calls[k]))
         a, b = (statistics.median(t) for t in times)
         ratios.append(b / a)
-        print(f"round {r + 1}: {args.weights} {a:.0f} µs, {args.alternate} {b:.0f} µs, ratio {b / a:.3f}", flush=True)
-    print(f"{args.alternate} / {args.weights}: median ratio {statistics.median(ratios):.3f} over {args.rounds} rounds")
+        print(f"round {r + 1}: {names[0]} {a:.0f} µs, {names[1]} {b:.0f} µs, ratio {b / a:.3f}", flush=True)
+    print(f"{names[1]} / {names[0]}: median ratio {statistics.median(ratios):.3f} over {args.rounds} rounds")
     return ratios
+
+
+def pillow_only(call):
+    """CALL with service.grey_png's OpenCV path switched off while it runs: every PNG decoded by Pillow."""
+    from service import grey_png
+
+    def pillow_call():
+        read, grey_png.read = grey_png.read, lambda *_: None
+        try:
+            call()
+        finally:
+            grey_png.read = read
+
+    return pillow_call
 
 
 def profile(args: argparse.Namespace) -> None:
@@ -225,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.common import cpu_model, replace_section
 
         print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
-        if args.alternate:
+        if args.alternate or args.pillow:
             alternate(args)
             return 0
         results = compare(args)

@@ -1,6 +1,9 @@
 """Turn an uploaded image into the model's 28×28 input the way MNIST was built, and report what was done.
 
 mode="auto" (the default), step by step:
+ 0. Decoding: a plain 8-bit grey PNG (no transparency, orientation or animation: what a client that prepares its
+    digit sends) is read by OpenCV (service/grey_png.py), which gives Pillow's pixels several times sooner and
+    goes straight to step 4; every other upload by Pillow (service/decode.py), through steps 1–3.
  1. EXIF orientation applied; first frame only (decode.open_image already picked it).
  2. Grayscale (ITU-R 601 luma). Transparent pixels become background: they are laid on white when the
     visible pixels are mostly dark (black strokes on a transparent canvas), on black otherwise.
@@ -57,7 +60,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from model.config import DIGIT_BOX, DIGIT_CENTRE, INPUT_SIDE
-from service import paper, paper_lines
+from service import grey_png, paper, paper_lines
 from service.decode import MAX_PIXELS, open_upload
 from service.errors import ApiError
 from service.png import png_data_url
@@ -88,6 +91,10 @@ class Preprocessed:
 
 def preprocess(data: bytes, mode: str = "auto", max_pixels: int = MAX_PIXELS) -> Preprocessed:
     """Decode uploaded bytes and normalise them into the model's 28×28 input (raises ApiError)."""
+    grey = grey_png.read(data, WORK_SIDE, max_pixels)  # a plain grey PNG: Pillow's "L" pixels, sooner
+    if grey is not None:
+        report = {"mode": mode, "original_size": [grey.shape[1], grey.shape[0]], "frames": 1, "exif_rotated": False}
+        return _normalized(grey * np.float32(1 / 255), mode, 1, report)  # as _to_array scales an "L" image
     upload = open_upload(data, max_pixels, WORK_SIDE)
     return normalize(upload.image, mode, upload.size, upload.scale)
 
@@ -106,7 +113,12 @@ def normalize(
         raise
     except Exception as exc:  # an odd mode or a broken frame: still the client's image at fault
         raise ApiError(400, "invalid_image", f"cannot convert the image to grayscale: {exc}") from exc
-    pixels = _raw(gray, report) if mode == "raw" else _auto(gray, factor * scale, report)
+    return _normalized(gray, mode, factor * scale, report)
+
+
+def _normalized(gray: np.ndarray, mode: str, factor: int, report: dict) -> Preprocessed:
+    """Steps 4–10 (or raw mode's resize) on grayscale (H, W) in [0, 1], decoded FACTOR times smaller than uploaded."""
+    pixels = _raw(gray, report) if mode == "raw" else _auto(gray, factor, report)
     return Preprocessed(pixels.astype(np.float32, copy=False), report)
 
 
