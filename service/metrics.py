@@ -32,16 +32,20 @@ LATENCY = Histogram(
 PREDICTIONS = Counter("digits_predictions_total", "Images classified, by answer", ["digit", "uncertain"])
 
 bp = Blueprint("metrics", __name__)
+# The labelled series each request updates, looked up once (prometheus_client's labels() takes a lock and checks
+# its arguments every call): predictions by digit · 2 + uncertain, requests by (method, route, status).
+_PREDICTED = [PREDICTIONS.labels(str(key // 2), "true" if key % 2 else "false") for key in range(20)]
+_ANSWERED: dict[tuple[str, str, int], tuple] = {}
 
 
 def count_predictions(digits: np.ndarray, uncertain: np.ndarray) -> None:
     """Count each classified image under its digit and uncertainty flag."""
     if len(digits) == 1:  # the common case, without numpy's fixed costs
-        PREDICTIONS.labels(str(int(digits[0])), "true" if uncertain[0] else "false").inc()
+        _PREDICTED[int(digits[0]) * 2 + bool(uncertain[0])].inc()
         return
     counts = np.bincount(digits * 2 + uncertain.astype(int), minlength=20)  # (20,): digit × {sure, unsure}
     for key in np.flatnonzero(counts):
-        PREDICTIONS.labels(str(key // 2), "true" if key % 2 else "false").inc(int(counts[key]))
+        _PREDICTED[key].inc(int(counts[key]))
 
 
 def _start_timer() -> None:
@@ -50,9 +54,13 @@ def _start_timer() -> None:
 
 def _record(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    key = (request.method, route, response.status_code)
+    if key not in _ANSWERED:  # once per method, route and status: labels() is a lookup under a lock
+        _ANSWERED[key] = (REQUESTS.labels(request.method, route, str(response.status_code)), LATENCY.labels(route))
+    count, latency = _ANSWERED[key]
+    count.inc()
     if "started" in g:
-        LATENCY.labels(route).observe(time.perf_counter() - g.started)
+        latency.observe(time.perf_counter() - g.started)
     return response
 
 
