@@ -24,7 +24,7 @@ from service.inputs import Inputs, Options
 from service.metrics import count_predictions
 from service.neurons import Neurons
 from service.ood import load_ood
-from service.preprocess import preprocess
+from service.preprocess import preprocess_all
 from service.timeline import Timeline
 from service.weights_info import describe
 
@@ -75,7 +75,7 @@ class ModelHandler:
         """Encoded images → normalised 28×28 inputs (raises ApiError); pixel arrays pass as they are."""
         if inputs.pixels is not None:
             return Batch(inputs.pixels, [{"source": "pixels"} for _ in inputs.pixels])
-        prepped = [preprocess(data, mode=mode) for data in inputs.files]
+        prepped = preprocess_all(inputs.files, mode)
         return Batch(np.stack([p.pixels for p in prepped]), [p.report for p in prepped])  # (B, 28, 28)
 
     def inference(self, batch: Batch, options: Options) -> Prediction:

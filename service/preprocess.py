@@ -37,6 +37,9 @@ Already in MNIST's format — 28×28, light ink on an exactly black border with 
 they are only levelled (peak → 1), so MNIST's own digits come out unchanged (≤ 1/255 off, where their peak is
 254). Steps 7–10 alone would already be no-ops on 99.5 % of MNIST (20-pixel box, centre of mass within ±0.5 px
 of (14, 14)); the rule keeps the rest (digits cut by the frame, off-centre ones) as they were.
+In a batch (preprocess_all: what the service calls, one upload being a batch of one), the plain grey PNGs in that
+format are levelled together, one set of array operations for all, bit for bit as one by one: a client that sends
+64 prepared digits in one request pays for 64 decodes and one levelling.
 
 mode="raw": grayscale (transparency as above), resized to 28×28 without keeping the aspect ratio if it is
 another size, scaled to [0, 1]; no inversion, levelling or cropping, and blank images are allowed.
@@ -91,12 +94,35 @@ class Preprocessed:
 
 def preprocess(data: bytes, mode: str = "auto", max_pixels: int = MAX_PIXELS) -> Preprocessed:
     """Decode uploaded bytes and normalise them into the model's 28×28 input (raises ApiError)."""
-    grey = grey_png.read(data, WORK_SIDE, max_pixels)  # a plain grey PNG: Pillow's "L" pixels, sooner
-    if grey is not None:
-        report = {"mode": mode, "original_size": [grey.shape[1], grey.shape[0]], "frames": 1, "exif_rotated": False}
-        return _normalized(grey * np.float32(1 / 255), mode, 1, report)  # as _to_array scales an "L" image
-    upload = open_upload(data, max_pixels, WORK_SIDE)
-    return normalize(upload.image, mode, upload.size, upload.scale)
+    return preprocess_all([data], mode, max_pixels)[0]
+
+
+def preprocess_all(uploads: list[bytes], mode: str = "auto", max_pixels: int = MAX_PIXELS) -> list[Preprocessed]:
+    """preprocess() of every upload, in order: the first that fails raises. Plain grey PNGs already in MNIST's
+    format (what a client sending a batch of prepared digits sends) are levelled together, in one set of array
+    operations for all of them, with the same result as one by one."""
+    done: list[Preprocessed | None] = []
+    ready: list[tuple[int, np.ndarray]] = []  # (place in the answer, 28×28 uint8) to level together
+    for data in uploads:
+        grey = grey_png.read(data, WORK_SIDE, max_pixels)  # a plain grey PNG: Pillow's "L" pixels, sooner
+        if grey is not None and mode == "auto" and _mnist_ready(grey):
+            ready.append((len(done), grey))
+            done.append(None)
+        elif grey is not None:
+            done.append(_normalized(grey * np.float32(1 / 255), mode, 1, _grey_report(grey, mode)))
+        else:
+            upload = open_upload(data, max_pixels, WORK_SIDE)
+            done.append(normalize(upload.image, mode, upload.size, upload.scale))
+    if ready:
+        grey = np.stack([g for _, g in ready]) * np.float32(1 / 255)  # (k, 28, 28), as _to_array scales "L"
+        for (i, g), pixels, box in zip(ready, *_level_mnist(grey)):
+            done[i] = Preprocessed(pixels, _mnist_report(_grey_report(g, mode), box, 1))
+    return done
+
+
+def _grey_report(grey: np.ndarray, mode: str) -> dict:
+    """The report's first fields for a plain grey PNG: one upright frame of its size."""
+    return {"mode": mode, "original_size": [grey.shape[1], grey.shape[0]], "frames": 1, "exif_rotated": False}
 
 
 def normalize(
@@ -193,10 +219,10 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
     20-px fit and centring by mass (steps 4–10)."""
     ink = _ink(gray)
     report.update(inverted=ink.inverted, background_removed=ink.uneven, lines_removed=0, components_kept=1)
-    if _is_mnist_format(gray, ink):
-        y0, y1, x0, x1 = _bbox(ink.pixels > ink.floor + INK_THRESHOLD * (ink.peak - ink.floor))
-        report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=1.0, com_shift=[0, 0])
-        return _level(ink.pixels, ink.floor, ink.peak)
+    if _is_mnist_format(gray, ink):  # the ink is gray itself, its floor 0: levelled as preprocess_all does
+        pixels, box = _level_mnist(gray[None])
+        _mnist_report(report, box[0], factor)
+        return pixels[0]
     pixels, peak, report["lines_removed"] = _without_lines(ink)
     low, high = (ink.floor + share * (peak - ink.floor) for share in (FAINT_THRESHOLD, INK_THRESHOLD))
     digit, report["components_kept"] = paper.pick_digit(pixels, low, high, ink.uneven)
@@ -228,6 +254,32 @@ def _without_lines(ink: Ink) -> tuple[np.ndarray, float, int]:
 def _grow(mask: np.ndarray, m: int) -> np.ndarray:
     """The mask widened by m pixels (a square neighbourhood)."""
     return cv2.dilate(mask.astype(np.uint8), np.ones((2 * m + 1, 2 * m + 1), np.uint8)) > 0
+
+
+def _mnist_ready(grey: np.ndarray) -> bool:
+    """A grey (H, W) uint8 image _auto would only level: 28×28 on an exactly black border, with enough ink (else
+    the image by itself answers the 422)."""
+    return _black_border(grey) and float(grey.max() * np.float32(1 / 255)) >= MIN_CONTRAST
+
+
+def _level_mnist(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Images (k, 28, 28) float32 already in MNIST's format (ink on 0), levelled (peak → 1), and each one's box
+    (k, 4) as y0, y1, x0, x1 of the ink above INK_THRESHOLD. Bit for bit what _bbox and _level give one image at a
+    time: the thresholds and scales are rounded to float32 as numpy rounds a Python float against a float32 array."""
+    peak = gray.max(axis=(1, 2)).astype(np.float64)  # (k,)
+    above = gray > (INK_THRESHOLD * peak).astype(np.float32)[:, None, None]  # (k, 28, 28)
+    rows, cols = above.any(axis=2), above.any(axis=1)  # (k, 28) each
+    n = gray.shape[1]
+    box = np.stack([rows.argmax(1), n - rows[:, ::-1].argmax(1), cols.argmax(1), n - cols[:, ::-1].argmax(1)], 1)
+    return (gray * (1 / peak).astype(np.float32)[:, None, None]).clip(0, 1), box
+
+
+def _mnist_report(report: dict, box: np.ndarray, factor: int) -> dict:
+    """REPORT completed for an image that was only levelled; box (4,) is y0, y1, x0, x1."""
+    y0, y1, x0, x1 = (int(v) * factor for v in box)
+    report.update(inverted=False, background_removed=False, lines_removed=0, components_kept=1)
+    report.update(bbox=[x0, y0, x1, y1], scale=1.0, com_shift=[0, 0])
+    return report
 
 
 def _is_mnist_format(gray: np.ndarray, ink: Ink) -> bool:
