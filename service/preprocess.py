@@ -114,8 +114,8 @@ def preprocess_all(uploads: list[bytes], mode: str = "auto", max_pixels: int = M
             upload = open_upload(data, max_pixels, WORK_SIDE)
             done.append(normalize(upload.image, mode, upload.size, upload.scale))
     if ready:
-        grey = np.stack([g for _, g in ready]) * np.float32(1 / 255)  # (k, 28, 28), as _to_array scales "L"
-        for (i, g), pixels, box in zip(ready, *_level_mnist(grey)):
+        stacked = np.stack([g for _, g in ready]) * np.float32(1 / 255)  # (k, 28, 28), as _to_array scales "L"
+        for (i, g), pixels, box in zip(ready, *_level_mnist(stacked)):
             done[i] = Preprocessed(pixels, _mnist_report(_grey_report(g, mode), box, 1))
     return done
 
@@ -264,8 +264,9 @@ def _mnist_ready(grey: np.ndarray) -> bool:
 
 def _level_mnist(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Images (k, 28, 28) float32 already in MNIST's format (ink on 0), levelled (peak → 1), and each one's box
-    (k, 4) as y0, y1, x0, x1 of the ink above INK_THRESHOLD. Bit for bit what _bbox and _level give one image at a
-    time: the thresholds and scales are rounded to float32 as numpy rounds a Python float against a float32 array."""
+    (k, 4) as y0, y1, x0, x1 of the ink above INK_THRESHOLD: the numbers _bbox and _level give for one image, bit
+    for bit, as the thresholds and scales are rounded to float32 the way numpy rounds a Python float against a
+    float32 array."""
     peak = gray.max(axis=(1, 2)).astype(np.float64)  # (k,)
     above = gray > (INK_THRESHOLD * peak).astype(np.float32)[:, None, None]  # (k, 28, 28)
     rows, cols = above.any(axis=2), above.any(axis=1)  # (k, 28) each

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from service import preprocess as preprocess_module
 from service.errors import ApiError
 from service.preprocess import INK_THRESHOLD, preprocess, preprocess_all
 
@@ -65,3 +66,14 @@ def test_the_first_bad_upload_is_the_one_answered(digits):
     with pytest.raises(ApiError) as second:
         preprocess_all([*good, corrupt, blank])
     assert second.value.status == 400
+
+
+def test_levelled_together_bit_for_bit_as_one_image_at_a_time(digits):
+    """Against the one-image functions the rest of the pipeline uses (_level, _bbox), with the floor at 0."""
+    grey = digits * np.float32(1 / 255)  # (64, 28, 28) float32, as the upload is scaled
+    batch = preprocess_all([png(d) for d in digits])
+    for g, p in zip(grey, batch):
+        peak = float(g.max())
+        assert np.array_equal(p.pixels, preprocess_module._level(g, 0.0, peak))
+        y0, y1, x0, x1 = preprocess_module._bbox(g > 0.0 + INK_THRESHOLD * (peak - 0.0))
+        assert p.report["bbox"] == [x0, y0, x1, y1]
