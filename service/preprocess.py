@@ -272,7 +272,7 @@ def _level_mnist(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows, cols = above.any(axis=2), above.any(axis=1)  # (k, 28) each
     n = gray.shape[1]
     box = np.stack([rows.argmax(1), n - rows[:, ::-1].argmax(1), cols.argmax(1), n - cols[:, ::-1].argmax(1)], 1)
-    return (gray * (1 / peak).astype(np.float32)[:, None, None]).clip(0, 1), box
+    return _level(gray, 0.0, peak[:, None, None]), box  # one peak per image
 
 
 def _mnist_report(report: dict, box: np.ndarray, factor: int) -> dict:
@@ -362,8 +362,8 @@ def _check_contrast(floor: float, peak: float) -> None:
         raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
 
 
-def _level(ink: np.ndarray, floor: float, peak: float) -> np.ndarray:
-    """Noise floor → 0, peak → 1."""
+def _level(ink: np.ndarray, floor: float, peak: float | np.ndarray) -> np.ndarray:
+    """Noise floor → 0, peak → 1 (PEAK may be an array that broadcasts against INK: one per image)."""
     return ((ink - floor) * np.float32(1 / (peak - floor))).clip(0, 1)  # the method: fewer wrappers than np.clip
 
 
