@@ -38,8 +38,9 @@ they are only levelled (peak → 1), so MNIST's own digits come out unchanged (�
 254). Steps 7–10 alone would already be no-ops on 99.5 % of MNIST (20-pixel box, centre of mass within ±0.5 px
 of (14, 14)); the rule keeps the rest (digits cut by the frame, off-centre ones) as they were.
 In a batch (preprocess_all: what the service calls, one upload being a batch of one), the plain grey PNGs in that
-format are levelled together, one set of array operations for all, bit for bit as one by one: a client that sends
-64 prepared digits in one request pays for 64 decodes and one levelling.
+format are recognised and levelled together, one set of array operations for all, bit for bit as one by one (which
+_auto's MNIST branch does): a client that sends 64 prepared digits in one request pays for 64 decodes and one
+check and levelling.
 
 mode="raw": grayscale (transparency as above), resized to 28×28 without keeping the aspect ratio if it is
 another size, scaled to [0, 1]; no inversion, levelling or cropping, and blank images are allowed.
@@ -77,6 +78,8 @@ MIN_CONTRAST = 0.08  # ink peak above the noise floor, in full-scale units, belo
 ABOVE_LINES = 2.0  # on lined paper, what is left must be this many times as dark as the lines' typical ink
 STATS_PIXELS = 30_000  # a photo's polarity and noise are judged on a regular grid of at least this many pixels
 NOISE_K = 3.0  # noise floor = NOISE_K · σ of the border
+BORDER = np.flatnonzero(np.pad(np.zeros((INPUT_SIDE - 2,) * 2, bool), 1, constant_values=True))  # the 108
+# pixels of a flattened 28×28 image's 1-pixel border
 RESAMPLE = Image.Resampling.BILINEAR  # Pillow widens the kernel when shrinking: anti-aliased
 
 
@@ -101,22 +104,23 @@ def preprocess_all(uploads: list[bytes], mode: str = "auto", max_pixels: int = M
     """preprocess() of every upload, in order: the first that fails raises. Plain grey PNGs already in MNIST's
     format (what a client sending a batch of prepared digits sends) are levelled together, in one set of array
     operations for all of them, with the same result as one by one."""
+    greys = [grey_png.read(data, WORK_SIDE, max_pixels) for data in uploads]  # plain grey PNGs: Pillow's "L"
+    # pixels, sooner; None for other files. One upload alone takes _auto, whose MNIST branch levels it the same way
+    ready = _ready(greys) if mode == "auto" and len(uploads) > 1 else [False] * len(uploads)
     done: list[Preprocessed | None] = []
-    ready: list[tuple[int, np.ndarray]] = []  # (place in the answer, 28×28 uint8) to level together
-    for data in uploads:
-        grey = grey_png.read(data, WORK_SIDE, max_pixels)  # a plain grey PNG: Pillow's "L" pixels, sooner
-        if grey is not None and mode == "auto" and _mnist_ready(grey):
-            ready.append((len(done), grey))
-            done.append(None)
+    for data, grey, only_level in zip(uploads, greys, ready):
+        if only_level:
+            done.append(None)  # levelled with the others below; such an image cannot fail
         elif grey is not None:
             done.append(_normalized(grey * np.float32(1 / 255), mode, 1, _grey_report(grey, mode)))
         else:
             upload = open_upload(data, max_pixels, WORK_SIDE)
             done.append(normalize(upload.image, mode, upload.size, upload.scale))
-    if ready:
-        stacked = np.stack([g for _, g in ready]) * np.float32(1 / 255)  # (k, 28, 28), as _to_array scales "L"
-        for (i, g), pixels, box in zip(ready, *_level_mnist(stacked)):
-            done[i] = Preprocessed(pixels, _mnist_report(_grey_report(g, mode), box, 1))
+    which = [i for i, only_level in enumerate(ready) if only_level]
+    if which:
+        stacked = np.stack([greys[i] for i in which]) * np.float32(1 / 255)  # (k, 28, 28), as _to_array scales "L"
+        for i, pixels, box in zip(which, *_level_mnist(stacked)):
+            done[i] = Preprocessed(pixels, _mnist_report(_grey_report(greys[i], mode), box, 1))
     return done
 
 
@@ -256,10 +260,19 @@ def _grow(mask: np.ndarray, m: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), np.ones((2 * m + 1, 2 * m + 1), np.uint8)) > 0
 
 
-def _mnist_ready(grey: np.ndarray) -> bool:
-    """A grey (H, W) uint8 image _auto would only level: 28×28 on an exactly black border, with enough ink (else
-    the image by itself answers the 422)."""
-    return _black_border(grey) and float(grey.max() * np.float32(1 / 255)) >= MIN_CONTRAST
+def _ready(greys: list[np.ndarray | None]) -> list[bool]:
+    """For each decoded upload of a batch (None: not a plain grey PNG), whether _auto would only level it: 28×28
+    uint8 on an exactly black border (_black_border), with enough ink (else the image by itself answers the 422).
+    One set of array operations for the whole batch."""
+    square = [i for i, g in enumerate(greys) if g is not None and g.shape == (INPUT_SIDE, INPUT_SIDE)]
+    ready = [False] * len(greys)
+    if square:
+        flat = np.stack([greys[i] for i in square]).reshape(len(square), -1)  # (k, 784) uint8
+        black = 2 * np.count_nonzero(flat[:, BORDER], axis=1) < len(BORDER)  # (k,): _black_border of each
+        peak = (flat.max(axis=1) * np.float32(1 / 255)).astype(np.float64)  # (k,), as _to_array scales "L"
+        for i, ok in zip(square, (black & (peak >= MIN_CONTRAST)).tolist()):
+            ready[i] = ok
+    return ready
 
 
 def _level_mnist(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -319,7 +332,7 @@ def _black_border(gray: np.ndarray) -> bool:
     if gray.shape != (INPUT_SIDE, INPUT_SIDE):
         return False
     on_border = np.count_nonzero(gray) - np.count_nonzero(gray[1:-1, 1:-1])
-    return 2 * on_border < 4 * (INPUT_SIDE - 1)  # fewer than half of the border's pixels are not 0
+    return 2 * on_border < len(BORDER)  # fewer than half of the border's pixels are not 0
 
 
 def _ink_on_black(gray: np.ndarray) -> Ink:

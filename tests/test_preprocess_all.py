@@ -77,3 +77,24 @@ def test_levelled_together_bit_for_bit_as_one_image_at_a_time(digits):
         assert np.array_equal(p.pixels, preprocess_module._level(g, 0.0, peak))
         y0, y1, x0, x1 = preprocess_module._bbox(g > 0.0 + INK_THRESHOLD * (peak - 0.0))
         assert p.report["bbox"] == [x0, y0, x1, y1]
+
+
+def test_a_batch_picks_out_the_images_to_level_as_each_alone_would(digits):
+    """_ready's array operations draw _black_border's and the contrast's lines where the one-image path does: half
+    of the border lit or not, an ink peak just under or over MIN_CONTRAST (20/255 < 0.08 ≤ 21/255)."""
+    edge = np.flatnonzero(np.pad(np.zeros((26, 26), bool), 1, constant_values=True))  # the 108 border pixels
+    lit = []
+    for k in (53, 54, 55):  # 53 of 108 lit: still "black"; 54: half, no longer
+        a = digits[0].copy().reshape(-1)
+        a[edge[:k]] = 9
+        lit.append(a.reshape(28, 28))
+    faint = [np.round(digits[1] * (peak / digits[1].max())).astype(np.uint8) for peak in (20, 21)]
+    greys = [*lit, *faint, digits[2], np.zeros((28, 28), np.uint8), np.zeros((30, 28), np.uint8), None]
+    expected = [True, False, False, False, True, True, False, False, False]
+    assert preprocess_module._ready(greys) == expected
+    for g, only_level in zip(greys[:-1], expected):
+        assert only_level == (preprocess_module._black_border(g) and g.max() / 255 >= preprocess_module.MIN_CONTRAST)
+    uploads = [png(greys[i]) for i in (0, 1, 2, 4, 5)]  # not the faint 20/255: alone, that one is a 422
+    for together, data in zip(preprocess_all(uploads), uploads):
+        alone = preprocess(data)
+        assert np.array_equal(together.pixels, alone.pixels) and together.report == alone.report
