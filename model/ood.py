@@ -21,22 +21,37 @@ def threshold_at(scores: torch.Tensor, percentile: float) -> torch.Tensor:
 
 def nearest_whitened_distance(a: np.ndarray, whiten: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """min_c ‖a L − μ_c L‖² = min_c (a − μ_c)ᵀ P (a − μ_c) for P = L Lᵀ; a (N, n), centres = μ L (10, n) → (N,)."""
-    aw = product(a, whiten).astype(np.float64)  # (N, n); the expansion below in float64, where it cannot cancel badly
-    c = centres.astype(np.float64)  # (10, n)
-    distance = (aw * aw).sum(1, keepdims=True) - 2 * aw @ c.T + (c * c).sum(1)  # (N, 10)
-    return np.maximum(distance.min(axis=1), 0)
+    return Whitened(whiten, centres).distance(a)
+
+
+class Whitened:
+    """The whitening L (n, n) and the class means in whitened space μ L (10, n), with what every distance needs of
+    the means (their float64 copy doubled, their squared norms) computed once."""
+
+    def __init__(self, whiten: np.ndarray, centres: np.ndarray) -> None:
+        self.whiten = whiten
+        c = centres.astype(np.float64)  # (10, n)
+        self.twice_centres = 2 * c  # (10, n): 2 μ_c L, exactly (a power of two)
+        self.centre_norms = (c * c).sum(1)  # (10,)
+
+    def distance(self, a: np.ndarray) -> np.ndarray:
+        """min_c ‖a L − μ_c L‖² of each row of a (N, n) (N,)."""
+        aw = product(a, self.whiten).astype(np.float64)  # (N, n); the expansion below in float64, where it cannot
+        # cancel badly
+        distance = (aw * aw).sum(1, keepdims=True) - aw @ self.twice_centres.T + self.centre_norms  # (N, 10)
+        return np.maximum(distance.min(axis=1), 0)
 
 
 class Subspaces:
     """Each digit's mean μ_c and PCA basis V_c, arranged so that a batch needs one matrix product: the residual
     ‖d‖² − ‖V_cᵀd‖² with d = x − μ_c expands to ‖x‖² − 2 x·μ_c + ‖μ_c‖² − ‖V_cᵀx − V_cᵀμ_c‖², and x·μ_c and V_cᵀx
-    for every class come out of x @ [V_1 … V_10 | μᵀ] at once (no (N, 10, 784) differences)."""
+    for every class come out of x @ [V_1 … V_10 | −2μᵀ] at once (no (N, 10, 784) differences)."""
 
     def __init__(self, means: np.ndarray, bases: np.ndarray) -> None:
         classes, pixels, k = bases.shape  # (10, 784, k)
         self.classes, self.k = classes, k
-        project = np.concatenate([bases.transpose(1, 0, 2).reshape(pixels, classes * k), means.T], 1)
-        self.project = np.ascontiguousarray(project)  # (784, 10k + 10)
+        project = np.concatenate([bases.transpose(1, 0, 2).reshape(pixels, classes * k), -2 * means.T], 1)
+        self.project = np.ascontiguousarray(project)  # (784, 10k + 10): the means doubled and negated, exactly
         self.projected_means = np.einsum("cp,cpk->ck", means, bases)  # (10, k): V_cᵀ μ_c
         self.mean_norms = (means * means).sum(1)  # (10,): ‖μ_c‖²
 
@@ -44,7 +59,7 @@ class Subspaces:
         """Squared distance of each row of x (N, 784) from the nearest class's subspace (N,)."""
         both = product(x, self.project)  # (N, 10k + 10)
         kept = both[:, : self.classes * self.k].reshape(-1, self.classes, self.k) - self.projected_means  # (N, 10, k)
-        distance = (x * x).sum(1, keepdims=True) - 2 * both[:, self.classes * self.k :] + self.mean_norms  # (N, 10)
+        distance = (x * x).sum(1, keepdims=True) + both[:, self.classes * self.k :] + self.mean_norms  # (N, 10)
         return np.maximum((distance - (kept * kept).sum(-1)).min(axis=1), 0)
 
 

@@ -17,7 +17,7 @@ from safetensors import SafetensorError, safe_open
 
 from model import INPUT_SIZE, MLP, NUM_CLASSES
 from model.files import FEATURE_STATS, beside
-from model.ood import FORMAT, Subspaces, nearest_whitened_distance, threshold_at
+from model.ood import FORMAT, Subspaces, Whitened, threshold_at
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ class OodChecks:
 
     def __init__(self, stats: dict[str, torch.Tensor], percentile: float | None = None) -> None:
         whiten = torch.linalg.cholesky(stats["precision"].double())  # (n, n): P = L Lᵀ
-        self.whiten = np.ascontiguousarray(whiten.float().numpy())  # rows by hidden neuron (model/products.py)
-        self.centres = (stats["means"].double() @ whiten).numpy()  # (10, n), class means in whitened space
+        rows = np.ascontiguousarray(whiten.float().numpy())  # rows by hidden neuron (model/products.py)
+        self.whitened = Whitened(rows, (stats["means"].double() @ whiten).numpy())  # class means: μ L (10, n)
         means, bases = stats["pixel_means"].numpy(), stats["pixel_components"].numpy()  # (10, 784), (10, 784, k)
         self.subspaces = Subspaces(means, bases)
         self.threshold = _threshold(stats, "", percentile)
@@ -61,7 +61,7 @@ class OodChecks:
     def check(self, x: np.ndarray, hidden: np.ndarray) -> list[CheckResult]:
         """Score pixels x (B, 784) and last-hidden activations (B, n), float32: min over classes for both checks."""
         return [
-            CheckResult("mahalanobis", nearest_whitened_distance(hidden, self.whiten, self.centres), self.threshold),
+            CheckResult("mahalanobis", self.whitened.distance(hidden), self.threshold),
             CheckResult("pixel_residual", self.subspaces.residual(x), self.pixel_threshold),
         ]
 

@@ -301,3 +301,22 @@ def test_float_tiff_with_nan_or_infinity_is_refused(client, mode, bad):
     Image.fromarray(pixels, mode="F").save(buf, format="TIFF")
     r = client.post(f"/api/predict?mode={mode}", data=buf.getvalue(), content_type="image/tiff")
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_image"
+
+
+def test_query_parameters_read_as_werkzeug_reads_them(app):
+    """request.args is a QueryArgs: get() answers what werkzeug's would (first value, default, type, a conversion
+    that fails → default) without raising and catching an HTTP exception for each absent name."""
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    from service.app import QueryArgs
+
+    pairs = [("top", "3"), ("top", "5"), ("mode", "raw"), ("input", "")]
+    ours, theirs = QueryArgs(pairs), ImmutableMultiDict(pairs)
+    for key, default, kind in [("top", None, None), ("top", 0, int), ("mode", "auto", int), ("model", None, None)]:
+        assert ours.get(key, default, kind) == theirs.get(key, default, kind)
+    assert ours.get("activations", "0") == "0" and ours.getlist("top") == ["3", "5"] and ours.get("input") == ""
+    with app.test_request_context("/api/predict?top=2&top=7"):
+        from flask import request
+
+        assert isinstance(request.args, QueryArgs) and request.args.get("top") == "2"
+        assert request.args.get("model") is None
