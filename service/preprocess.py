@@ -119,8 +119,9 @@ def preprocess_all(uploads: list[bytes], mode: str = "auto", max_pixels: int = M
     which = [i for i, only_level in enumerate(ready) if only_level]
     if which:
         stacked = np.stack([greys[i] for i in which]) * np.float32(1 / 255)  # (k, 28, 28), as _to_array scales "L"
-        for i, pixels, box in zip(which, *_level_mnist(stacked)):
-            done[i] = Preprocessed(pixels, _mnist_report(_grey_report(greys[i], mode), box, 1))
+        pixels, boxes = _level_mnist(stacked)
+        for i, image, box in zip(which, pixels, boxes.tolist()):
+            done[i] = Preprocessed(image, _mnist_report(_grey_report(greys[i], mode), box, 1))
     return done
 
 
@@ -225,7 +226,7 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
     report.update(inverted=ink.inverted, background_removed=ink.uneven, lines_removed=0, components_kept=1)
     if _is_mnist_format(gray, ink):  # the ink is gray itself, its floor 0: levelled as preprocess_all does
         pixels, box = _level_mnist(gray[None])
-        _mnist_report(report, box[0], factor)
+        _mnist_report(report, box[0].tolist(), factor)
         return pixels[0]
     pixels, peak, report["lines_removed"] = _without_lines(ink)
     low, high = (ink.floor + share * (peak - ink.floor) for share in (FAINT_THRESHOLD, INK_THRESHOLD))
@@ -288,11 +289,12 @@ def _level_mnist(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _level(gray, 0.0, peak[:, None, None]), box  # one peak per image
 
 
-def _mnist_report(report: dict, box: np.ndarray, factor: int) -> dict:
-    """REPORT completed for an image that was only levelled; box (4,) is y0, y1, x0, x1."""
-    y0, y1, x0, x1 = (int(v) * factor for v in box)
+def _mnist_report(report: dict, box: list[int], factor: int) -> dict:
+    """REPORT completed for an image that was only levelled; box is y0, y1, x0, x1 (a row of _level_mnist's, as
+    a list)."""
+    y0, y1, x0, x1 = box
     report.update(inverted=False, background_removed=False, lines_removed=0, components_kept=1)
-    report.update(bbox=[x0, y0, x1, y1], scale=1.0, com_shift=[0, 0])
+    report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=1.0, com_shift=[0, 0])
     return report
 
 
