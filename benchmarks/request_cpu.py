@@ -202,8 +202,9 @@ def compare(args: argparse.Namespace) -> dict[str, tuple[float, list[float], str
     try:
         results: dict[str, list[float]] = {name: [] for name in trees}
         for r in range(args.rounds):
-            for name, tree in trees.items():
-                results[name].append(child_round(tree, args))
+            order = list(trees.items())
+            for name, tree in order if r % 2 == 0 else order[::-1]:  # which goes first swaps every round: the
+                results[name].append(child_round(tree, args))  # first of a pair measured up to 1.4x slower here
             print(f"round {r + 1}: " + ", ".join(f"{n} {v[-1]:.0f} µs" for n, v in results.items()), flush=True)
         profiles = {name: child_profile(tree, args) for name, tree in trees.items()}
     finally:
@@ -222,8 +223,8 @@ def report(results: dict[str, tuple[float, list[float], str]], argv: list[str]) 
         HEADING,
         "",
         f"Command: `python benchmarks/request_cpu.py {' '.join(argv)}`  ",
-        f"Machine: {cpu_model()}, {os.cpu_count()} cores; one thread, time.thread_time; rounds interleaved, each in "
-        "a fresh process with that tree's code.",
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores; one thread, time.thread_time; rounds interleaved (which "
+        "tree goes first swaps every round), each in a fresh process with that tree's code.",
         "",
         "| tree | CPU µs per PNG request (median of rounds) | rounds |",
         "| --- | ---: | --- |",
