@@ -23,9 +23,9 @@ PIXEL_DECIMALS = 4  # the input pixels shown back: 1/255 ≈ 0.0039
 def prediction_dicts(batch: Batch, pred: Prediction, options: Options) -> list[dict[str, Any]]:
     """One answer per image: digit, confidence, probabilities, uncertain, checks; layers, top, input if asked."""
     probs = rounded(pred.probabilities)
-    answers = [
-        {"digit": int(d), "confidence": max(p), "probabilities": p, "uncertain": bool(u)}
-        for d, p, u in zip(pred.digits, probs, pred.uncertain)
+    answers = [  # Python ints, floats and bools, each array converted once
+        {"digit": d, "confidence": max(p), "probabilities": p, "uncertain": u}
+        for d, p, u in zip(pred.digits.tolist(), probs, pred.uncertain.tolist())
     ]
     checks = _checks(pred.checks, len(answers))
     for i, answer in enumerate(answers):
