@@ -106,20 +106,19 @@ def preprocess_all(uploads: list[bytes], mode: str = "auto", max_pixels: int = M
     operations for all of them, with the same result as one by one."""
     greys = [grey_png.read(data, WORK_SIDE, max_pixels) for data in uploads]  # plain grey PNGs: Pillow's "L"
     # pixels, sooner; None for other files. One upload alone takes _auto, whose MNIST branch levels it the same way
-    ready = _ready(greys) if mode == "auto" and len(uploads) > 1 else [False] * len(uploads)
+    which, stack = _ready(greys) if mode == "auto" and len(uploads) > 1 else ([], None)
+    only_level = set(which)
     done: list[Preprocessed | None] = []
-    for data, grey, only_level in zip(uploads, greys, ready):
-        if only_level:
+    for i, (data, grey) in enumerate(zip(uploads, greys)):
+        if i in only_level:
             done.append(None)  # levelled with the others below; such an image cannot fail
         elif grey is not None:
             done.append(_normalized(grey * np.float32(1 / 255), mode, 1, _grey_report(grey, mode)))
         else:
             upload = open_upload(data, max_pixels, WORK_SIDE)
             done.append(normalize(upload.image, mode, upload.size, upload.scale))
-    which = [i for i, only_level in enumerate(ready) if only_level]
     if which:
-        stacked = np.stack([greys[i] for i in which]) * np.float32(1 / 255)  # (k, 28, 28), as _to_array scales "L"
-        pixels, boxes = _level_mnist(stacked)
+        pixels, boxes = _level_mnist(stack * np.float32(1 / 255))  # (k, 28, 28), as _to_array scales "L"
         for i, image, box in zip(which, pixels, boxes.tolist()):
             done[i] = Preprocessed(image, _mnist_report(_grey_report(greys[i], mode), box, 1))
     return done
@@ -261,19 +260,19 @@ def _grow(mask: np.ndarray, m: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), np.ones((2 * m + 1, 2 * m + 1), np.uint8)) > 0
 
 
-def _ready(greys: list[np.ndarray | None]) -> list[bool]:
-    """For each decoded upload of a batch (None: not a plain grey PNG), whether _auto would only level it: 28×28
-    uint8 on an exactly black border (_black_border), with enough ink (else the image by itself answers the 422).
-    One set of array operations for the whole batch."""
+def _ready(greys: list[np.ndarray | None]) -> tuple[list[int], np.ndarray]:
+    """Which of a batch's decoded uploads (None: not a plain grey PNG) _auto would only level: 28×28 uint8 on an
+    exactly black border (_black_border), with enough ink (else the image by itself answers the 422); their places
+    in the batch and the images stacked (k, 28, 28). One set of array operations for the whole batch."""
     square = [i for i, g in enumerate(greys) if g is not None and g.shape == (INPUT_SIDE, INPUT_SIDE)]
-    ready = [False] * len(greys)
-    if square:
-        flat = np.stack([greys[i] for i in square]).reshape(len(square), -1)  # (k, 784) uint8
-        black = 2 * np.count_nonzero(flat[:, BORDER], axis=1) < len(BORDER)  # (k,): _black_border of each
-        peak = (flat.max(axis=1) * np.float32(1 / 255)).astype(np.float64)  # (k,), as _to_array scales "L"
-        for i, ok in zip(square, (black & (peak >= MIN_CONTRAST)).tolist()):
-            ready[i] = ok
-    return ready
+    if not square:
+        return [], np.empty((0, INPUT_SIDE, INPUT_SIDE), np.uint8)
+    stack = np.stack([greys[i] for i in square])  # (s, 28, 28) uint8
+    flat = stack.reshape(len(square), -1)  # (s, 784)
+    black = 2 * np.count_nonzero(flat[:, BORDER], axis=1) < len(BORDER)  # (s,): _black_border of each
+    peak = (flat.max(axis=1) * np.float32(1 / 255)).astype(np.float64)  # (s,), as _to_array scales "L"
+    ok = black & (peak >= MIN_CONTRAST)  # (s,)
+    return [i for i, keep in zip(square, ok.tolist()) if keep], stack[ok]
 
 
 def _level_mnist(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

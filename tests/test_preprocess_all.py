@@ -91,7 +91,9 @@ def test_a_batch_picks_out_the_images_to_level_as_each_alone_would(digits):
     faint = [np.round(digits[1] * (peak / digits[1].max())).astype(np.uint8) for peak in (20, 21)]
     greys = [*lit, *faint, digits[2], np.zeros((28, 28), np.uint8), np.zeros((30, 28), np.uint8), None]
     expected = [True, False, False, False, True, True, False, False, False]
-    assert preprocess_module._ready(greys) == expected
+    which, stack = preprocess_module._ready(greys)
+    assert which == [i for i, only_level in enumerate(expected) if only_level]
+    assert np.array_equal(stack, np.stack([greys[i] for i in which]))
     for g, only_level in zip(greys[:-1], expected):
         assert only_level == (preprocess_module._black_border(g) and g.max() / 255 >= preprocess_module.MIN_CONTRAST)
     uploads = [png(greys[i]) for i in (0, 1, 2, 4, 5)]  # not the faint 20/255: alone, that one is a 422
