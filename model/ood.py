@@ -36,8 +36,11 @@ class Whitened:
 
     def distance(self, a: np.ndarray) -> np.ndarray:
         """min_c ‖a L − μ_c L‖² of each row of a (N, n) (N,)."""
-        aw = product(a, self.whiten).astype(np.float64)  # (N, n); the expansion below in float64, where it cannot
-        # cancel badly
+        return self.distance_whitened(product(a, self.whiten))
+
+    def distance_whitened(self, aw: np.ndarray) -> np.ndarray:
+        """distance(a) from a L (N, n), made elsewhere (the serving network's last product: model/frozen.py)."""
+        aw = aw.astype(np.float64)  # the expansion below in float64, where it cannot cancel badly
         distance = (aw * aw).sum(1, keepdims=True) - aw @ self.twice_centres.T + self.centre_norms  # (N, 10)
         return np.maximum(distance.min(axis=1), 0)
 
@@ -57,7 +60,10 @@ class Subspaces:
 
     def residual(self, x: np.ndarray) -> np.ndarray:
         """Squared distance of each row of x (N, 784) from the nearest class's subspace (N,)."""
-        both = product(x, self.project)  # (N, 10k + 10)
+        return self.residual_projected(x, product(x, self.project))
+
+    def residual_projected(self, x: np.ndarray, both: np.ndarray) -> np.ndarray:
+        """residual(x) from x @ project (N, 10k + 10), made elsewhere (the serving network's first product)."""
         kept = both[:, : self.classes * self.k].reshape(-1, self.classes, self.k) - self.projected_means  # (N, 10, k)
         distance = (x * x).sum(1, keepdims=True) + both[:, self.classes * self.k :] + self.mean_norms  # (N, 10)
         return np.maximum((distance - (kept * kept).sum(-1)).min(axis=1), 0)

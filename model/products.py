@@ -20,3 +20,12 @@ def product(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return x @ rows
     used = x[0].nonzero()[0]  # (k,); the method, without np.flatnonzero's wrappers
     return x[:, used] @ rows[used]
+
+
+def split_product(x: np.ndarray, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """x @ rows[:, :n] and x @ rows[:, n:]: for B = 1 one product of the rows where x is not zero (they are found
+    and read once for both parts); for a batch two dense products, each bit for bit what that part alone gives."""
+    if len(x) != 1:
+        return x @ rows[:, :n], x @ rows[:, n:]
+    both = product(x, rows)
+    return both[:, :n], both[:, n:]

@@ -34,18 +34,19 @@ def registry() -> Registry:
 
 def chosen_model() -> ModelHandler:
     """The model named by ?model= (default: the default one), as it was at ?snapshot=K of its training if asked."""
-    handler = registry().get(request.args.get("model"))
-    if "snapshot" in request.args:
-        return handler.at_snapshot(parse_int(request.args, "snapshot", 0, MAX_SNAPSHOT))
+    args = request.args  # read through the proxy once
+    handler = registry().get(args.get("model"))
+    if "snapshot" in args:
+        return handler.at_snapshot(parse_int(args, "snapshot", 0, MAX_SNAPSHOT))
     return handler
 
 
 @bp.post("/predict")
 def predict():
     """Classify one image (or a batch): digit, confidence, probabilities, uncertain; more when asked."""
-    handler = chosen_model()
-    options = parse_options(request.args, current_app.config["TOP_LIMIT"])
-    inputs = read_inputs(request, current_app.config["BATCH_LIMIT"])
+    handler, req, config = chosen_model(), request._get_current_object(), current_app.config  # each proxy once
+    options = parse_options(req.args, config["TOP_LIMIT"])
+    inputs = read_inputs(req, config["BATCH_LIMIT"])
     answers = prediction_dicts(*handler.handle(inputs, options), options)
     return jsonify(answers if inputs.batch else answers[0])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Request, current_app, request
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; raises StartupError (one line naming the file) when the default weights are missing or corrupt."""
-    app = Flask(__name__)
+    app = DigitsFlask(__name__)
     app.request_class = InMemoryRequest
     app.config.from_mapping(from_env())
     app.config.from_mapping(config or {})
@@ -37,6 +37,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+class DigitsFlask(Flask):
+    """Flask, asking once per view or hook whether it is a coroutine function (ensure_sync): Flask asks inspect
+    every time it calls one, four times in a plain /api/predict."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: dict[Callable, Callable] = {}
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = self._synced[func] = super().ensure_sync(func)
+        return synced
 
 
 class QueryArgs(ImmutableMultiDict):
@@ -59,9 +74,10 @@ class InMemoryRequest(Request):
 
 def _drain_unread_body(response):
     """Read what the view left of the body (e.g. after an error), so the kept-alive connection stays usable."""
-    length = request.content_length or 0
+    req = request._get_current_object()  # once: each read through the proxy is a context lookup
+    length = req.content_length or 0
     if 0 < length <= current_app.config["MAX_CONTENT_LENGTH"]:
-        request.stream.exhaust()
+        req.stream.exhaust()
     return response  # a larger body is never read: the server closes that connection after the 413
 
 

@@ -76,7 +76,8 @@ class ModelHandler:
         if inputs.pixels is not None:
             return Batch(inputs.pixels, [{"source": "pixels"} for _ in inputs.pixels])
         prepped = preprocess_all(inputs.files, mode)
-        return Batch(np.stack([p.pixels for p in prepped]), [p.report for p in prepped])  # (B, 28, 28)
+        pixels = prepped[0].pixels[None] if len(prepped) == 1 else np.stack([p.pixels for p in prepped])
+        return Batch(pixels, [p.report for p in prepped])  # (B, 28, 28)
 
     def inference(self, batch: Batch, options: Options) -> Prediction:
         """Run the network once over the batch."""

@@ -54,16 +54,19 @@ class Predictor:
         entropy_above: float = DEFAULTS["UNCERTAIN_ENTROPY_ABOVE"],
         ood: OodChecks | None = None,
     ) -> None:
-        self.model, self.network = model.eval(), FrozenMLP(model)
+        self.model, self.network = model.eval(), FrozenMLP(model, ood.riders if ood else None)
         self.uncertain_below, self.entropy_above, self.ood = uncertain_below, entropy_above, ood
 
     def predict(self, pixels: np.ndarray, layers: bool = False, top: int = 0, checks: bool = True) -> Prediction:
         """Classify pixels (B, 28, 28) or (B, 784), float32 in [0, 1]; add traces or top-k neurons when asked;
         checks=False skips the out-of-distribution checks (uncertain then comes from the probabilities alone)."""
         x = np.ascontiguousarray(pixels, dtype=np.float32).reshape(len(pixels), -1)  # (B, 784)
-        traces = self.network.trace(x)
+        if self.ood and checks:  # the checks' products ride on the network's own (model/frozen.py)
+            traces, rides = self.network.trace_riding(x)
+            scores = self.ood.scores(x, rides)
+        else:
+            traces, scores = self.network.trace(x), []
         top_neurons = _top_neurons(self.model, x, traces, top) if top else []
-        scores = self.ood.check(x, traces[-2].a) if self.ood and checks else []
         return self._judge(traces, layers, top_neurons, scores)
 
     def _judge(
@@ -71,7 +74,7 @@ class Predictor:
     ) -> Prediction:
         """Pick the digit and decide whether the answer is too unsure to be trusted, or its input unlike a digit."""
         probs = traces[-1].a  # (B, 10)
-        entropy = -(probs * np.log(np.clip(probs, 1e-12, None))).sum(axis=1) / LN_CLASSES  # (B,)
+        entropy = -(probs * np.log(np.maximum(probs, 1e-12))).sum(axis=1) / LN_CLASSES  # (B,)
         uncertain = (probs.max(axis=1) < self.uncertain_below) | (entropy > self.entropy_above)
         for check in checks:
             uncertain |= check.flagged

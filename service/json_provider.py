@@ -15,7 +15,7 @@ DECIMALS = 6  # probabilities, activations and weights: float32 carries ~7 signi
 
 def rounded(x: np.ndarray) -> list:
     """Floats as a (nested) list rounded to DECIMALS, so answers carry no digits float32 does not have."""
-    return np.round(np.asarray(x, dtype=np.float64), DECIMALS).tolist()
+    return np.asarray(x, dtype=np.float64).round(DECIMALS).tolist()  # the method: np.round is a wrapper of it
 
 
 def dumps_bytes(obj: Any) -> bytes:

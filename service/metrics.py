@@ -53,14 +53,16 @@ def _start_timer() -> None:
 
 
 def _record(response: Response) -> Response:
-    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    key = (request.method, route, response.status_code)
+    req = request._get_current_object()  # once: each read through the proxy is a context lookup
+    route = req.url_rule.rule if req.url_rule is not None else "unmatched"
+    key = (req.method, route, response.status_code)
     if key not in _ANSWERED:  # once per method, route and status: labels() is a lookup under a lock
-        _ANSWERED[key] = (REQUESTS.labels(request.method, route, str(response.status_code)), LATENCY.labels(route))
+        _ANSWERED[key] = (REQUESTS.labels(req.method, route, str(response.status_code)), LATENCY.labels(route))
     count, latency = _ANSWERED[key]
     count.inc()
-    if "started" in g:
-        latency.observe(time.perf_counter() - g.started)
+    started = g.get("started")
+    if started is not None:
+        latency.observe(time.perf_counter() - started)
     return response
 
 

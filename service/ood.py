@@ -8,6 +8,7 @@ taken at a high percentile of the validation images' scores.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from safetensors import SafetensorError, safe_open
 from model import INPUT_SIZE, MLP, NUM_CLASSES
 from model.files import FEATURE_STATS, beside
 from model.ood import FORMAT, Subspaces, Whitened, threshold_at
+from model.products import product
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +60,21 @@ class OodChecks:
         self.threshold = _threshold(stats, "", percentile)
         self.pixel_threshold = _threshold(stats, "pixel_", percentile)
 
+    @property
+    def riders(self) -> dict[int, np.ndarray]:
+        """What the checks multiply the network's inputs by, per layer (model/frozen.py): the pixels (the first
+        layer's input) by the subspaces' projection, the last hidden activations (the output layer's) by L."""
+        return {0: self.subspaces.project, -1: self.whitened.whiten}
+
     def check(self, x: np.ndarray, hidden: np.ndarray) -> list[CheckResult]:
         """Score pixels x (B, 784) and last-hidden activations (B, n), float32: min over classes for both checks."""
+        return self.scores(x, {0: product(x, self.subspaces.project), -1: product(hidden, self.whitened.whiten)})
+
+    def scores(self, x: np.ndarray, rides: Mapping[int, np.ndarray]) -> list[CheckResult]:
+        """check(), from the riders' products (keys as in riders) for pixels x (B, 784)."""
         return [
-            CheckResult("mahalanobis", self.whitened.distance(hidden), self.threshold),
-            CheckResult("pixel_residual", self.subspaces.residual(x), self.pixel_threshold),
+            CheckResult("mahalanobis", self.whitened.distance_whitened(rides[-1]), self.threshold),
+            CheckResult("pixel_residual", self.subspaces.residual_projected(x, rides[0]), self.pixel_threshold),
         ]
 
 

@@ -283,8 +283,9 @@ def _level_mnist(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     peak = gray.max(axis=(1, 2)).astype(np.float64)  # (k,)
     above = gray > (INK_THRESHOLD * peak).astype(np.float32)[:, None, None]  # (k, 28, 28)
     rows, cols = above.any(axis=2), above.any(axis=1)  # (k, 28) each
-    n = gray.shape[1]
-    box = np.stack([rows.argmax(1), n - rows[:, ::-1].argmax(1), cols.argmax(1), n - cols[:, ::-1].argmax(1)], 1)
+    n, box = gray.shape[1], np.empty((len(gray), 4), np.intp)  # filled column by column: np.stack's Python costs
+    box[:, 0], box[:, 1] = rows.argmax(1), n - rows[:, ::-1].argmax(1)  # more than the work, for one image
+    box[:, 2], box[:, 3] = cols.argmax(1), n - cols[:, ::-1].argmax(1)
     return _level(gray, 0.0, peak[:, None, None]), box  # one peak per image
 
 
@@ -378,7 +379,8 @@ def _check_contrast(floor: float, peak: float) -> None:
 
 def _level(ink: np.ndarray, floor: float, peak: float | np.ndarray) -> np.ndarray:
     """Noise floor → 0, peak → 1 (PEAK may be an array that broadcasts against INK: one per image)."""
-    return ((ink - floor) * np.float32(1 / (peak - floor))).clip(0, 1)  # the method: fewer wrappers than np.clip
+    levelled = (ink - floor if floor else ink) * np.float32(1 / (peak - floor))  # x − 0.0 is x: MNIST's floor
+    return np.minimum(np.maximum(levelled, 0, out=levelled), 1, out=levelled)  # clip(0, 1), without its wrappers
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:

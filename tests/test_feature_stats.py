@@ -13,6 +13,7 @@ from service_kit import not_digit_drawings, one_stroke
 from model import save_weights
 from model.files import FEATURE_STATS, file_sha256
 from service import create_app
+from service.inference import Predictor
 from service.ood import load_ood
 from service.preprocess import preprocess
 from training.feature_stats import PIXEL_COMPONENTS, RIDGE, feature_stats, save_feature_stats
@@ -77,6 +78,12 @@ def test_service_scores_equal_the_stored_validation_scores(tiny_model, tiny_weig
     np.testing.assert_allclose(np.sort(distance.score), stored["val_scores"], rtol=1e-3)
     np.testing.assert_allclose(np.sort(residual.score), stored["pixel_val_scores"], rtol=1e-3, atol=1e-4)
     assert distance.flagged.sum() == 1 and residual.flagged.sum() == 1  # 50 images above the 99.8 / 99.5 percentile
+    predictor = Predictor(tiny_model, ood=checks)  # as served: the checks' products ride on the network's
+    for rows in (slice(0, 1), slice(None)):  # one image (the weight rows it needs), then the batch
+        served = predictor.predict(val_x.numpy()[rows]).checks
+        for got, expected in zip(served, (distance, residual)):
+            assert got.name == expected.name and got.threshold == expected.threshold
+            np.testing.assert_allclose(got.score, expected.score[rows], rtol=1e-5, atol=1e-4)
 
 
 def test_answers_carry_checks_and_stale_or_absent_stats_are_ignored(tiny_model, tiny_weights, images, caplog):

@@ -56,6 +56,24 @@ def test_one_input_reads_only_the_rows_it_needs():
     assert np.isnan(product(np.repeat(x, 2, axis=0), rows)).all()
 
 
+def test_split_product_gives_both_parts():
+    """split_product: one input reads the rows it needs once for both parts (NaN in an unused row changes nothing);
+    a batch gets each part bit for bit as that part's own dense product."""
+    from model.products import split_product
+
+    rng = np.random.default_rng(2)
+    rows = rng.standard_normal((784, 50)).astype(np.float32)
+    x = (rng.random((3, 784)) * (rng.random((3, 784)) > 0.8)).astype(np.float32)
+    left, right = split_product(x, rows, 30)
+    np.testing.assert_array_equal(left, x @ np.ascontiguousarray(rows[:, :30]))
+    np.testing.assert_array_equal(right, x @ np.ascontiguousarray(rows[:, 30:]))
+    rows[np.flatnonzero(x[0] == 0)[0]] = np.nan
+    one_left, one_right = split_product(x[:1], rows, 30)
+    assert one_left.shape == (1, 30) and one_right.shape == (1, 20)
+    expected = x[:1].astype(np.float64) @ np.nan_to_num(rows, nan=0.0).astype(np.float64)
+    np.testing.assert_allclose(np.concatenate([one_left, one_right], 1), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_a_model_changed_later_needs_a_new_frozen_copy():
     """The weights are copied (transposed) once: a FrozenMLP made after a change computes with the change."""
     model = trained_like(MLPConfig(hidden=(8,)))
@@ -76,3 +94,23 @@ def test_sigmoid_has_no_overflow_at_extreme_inputs():
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         hidden = FrozenMLP(model).trace(np.ones((1, 784), np.float32))[0]
     np.testing.assert_allclose(hidden.a, [[1.0, 0.0]])
+
+
+@pytest.mark.parametrize("activation, batch_norm, hidden", [("relu", False, (24, 12)), ("maxout", True, (16, 12))])
+def test_riders_come_out_of_their_layers_products(activation, batch_norm, hidden):
+    """trace_riding: the traces are trace()'s, and each rider's product is its layer's input times the rider
+    (the pixels for layer 0, the last hidden activations for layer -1), for one image and for a batch."""
+    model = trained_like(MLPConfig(hidden=hidden, activation=activation, batch_norm=batch_norm))
+    rng = np.random.default_rng(1)
+    first, last = (rng.standard_normal((n, m)).astype(np.float32) for n, m in ((784, 7), (hidden[-1], 5)))
+    net, plain = FrozenMLP(model, {0: first, -1: last}), FrozenMLP(model)
+    x = (rng.random((4, 784)) * (rng.random((4, 784)) > 0.7)).astype(np.float32)
+    for batch in (x[:1], x):
+        traces, rides = net.trace_riding(batch)
+        assert sorted(rides) == [-1, 0]
+        for got, alone in zip(traces, plain.trace(batch)):
+            np.testing.assert_allclose(got.z, alone.z, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(got.a, alone.a, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(rides[0], batch.astype(np.float64) @ first, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(rides[-1], traces[-2].a.astype(np.float64) @ last, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(net.trace(x)[-1].z, plain.trace(x)[-1].z)  # without riding: the same rows
