@@ -6,6 +6,7 @@
     python benchmarks/request_cpu.py --images 64 --requests 100  # the batch path: 64 PNGs per request
     python benchmarks/request_cpu.py --weights OLD.safetensors --alternate NEW.safetensors  # two models, ABAB
     python benchmarks/request_cpu.py --pillow  # ABAB: PNGs decoded by Pillow, then as served (service/grey_png.py)
+    python benchmarks/request_cpu.py --against 6313048 --interleave  # ABAB: that revision's app and this tree's
 
 Each request is a multipart POST of one 28×28 PNG (--images: that many, as benchmarks/serve.py batches them) to
 /api/predict, with the Prometheus multiprocess files in a temporary folder, as under gunicorn: parsing,
@@ -14,6 +15,7 @@ the thread's CPU time (time.thread_time), so other jobs on a shared machine slow
 compared round after round in separate processes (each tree imports its own code), and the medians are reported.
 Two weights (--alternate) are served by this tree's code in one process, request by request in turn (ABAB), so the
 machine's drift, which moves whole rounds by ±30 % on a shared VM, falls on both alike: their ratio is what counts.
+--against REV --interleave does the same with REV's code (its packages imported from a temporary worktree).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--against", default=None, help="git revision to compare with (a temporary worktree)")
     p.add_argument("--alternate", type=Path, default=None, help="other weights, served request by request in turn")
     p.add_argument("--pillow", action="store_true", help="alternate with every PNG decoded by Pillow instead")
+    p.add_argument("--interleave", action="store_true", help="with --against: both trees in one process, ABAB")
     p.add_argument("--rounds", type=int, default=7, help="rounds per tree (interleaved)")
     p.add_argument("--requests", type=int, default=1000, help="requests per round")
     p.add_argument("--profile", type=int, default=0, help="print the N functions with the most own time")
@@ -118,13 +121,47 @@ def one_round(args: argparse.Namespace) -> list[float]:
 def alternate(args: argparse.Namespace) -> list[float]:
     """Per round, the ratio of the second's median CPU µs per request to the first's, the two taking turns
     request by request (which goes first swaps every pair): --weights then --alternate, two apps in one process;
-    or with --pillow one app, first with every PNG decoded by Pillow, then as it serves."""
+    with --pillow one app, first with every PNG decoded by Pillow, then as it serves; with --against REV
+    --interleave, REV's app and this tree's in one process."""
     first = warmed(caller(make_app(args.weights), args.path, args.images))
     if args.pillow:
-        names, calls = ("Pillow decoding", "this tree"), [pillow_only(first), first]
-    else:
-        names = (str(args.weights), str(args.alternate))
-        calls = [first, warmed(caller(make_app(args.alternate), args.path, args.images))]
+        return take_turns(("Pillow decoding", "this tree"), [pillow_only(first), first], args)
+    if args.alternate:
+        second = warmed(caller(make_app(args.alternate), args.path, args.images))
+        return take_turns((str(args.weights), str(args.alternate)), [first, second], args)
+    tree = worktree(args.against)
+    try:
+        other = warmed(caller(app_of_tree(tree, args.weights), args.path, args.images))
+        return take_turns((args.against, "this tree"), [other, first], args)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
+
+
+def app_of_tree(tree: Path, weights: Path):
+    """TREE's app in this process: its service, model and training packages imported from TREE (this tree's set
+    aside meanwhile and put back after), with Prometheus's registry accepting the same metric names again."""
+    from prometheus_client import REGISTRY
+
+    def ours(name: str) -> bool:
+        return name.split(".")[0] in ("service", "model", "training")
+
+    aside = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in aside:
+        del sys.modules[name]
+    REGISTRY.register = lambda collector: None  # an instance attribute, over the method: removed below
+    sys.path.insert(0, str(tree))
+    try:
+        return make_app(weights)
+    finally:
+        sys.path.remove(str(tree))
+        del REGISTRY.register
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]  # TREE's modules live on in its app's functions
+        sys.modules.update(aside)
+
+
+def take_turns(names: tuple[str, str], calls: list, args: argparse.Namespace) -> list[float]:
+    """The two calls request by request, args.rounds rounds of args.requests each: the ratios of their medians."""
     ratios = []
     for r in range(args.rounds):
         times: list[list[float]] = [[], []]
@@ -248,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.common import cpu_model, replace_section
 
         print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
-        if args.alternate or args.pillow:
+        if args.alternate or args.pillow or args.interleave and args.against:
             alternate(args)
             return 0
         results = compare(args)
