@@ -36,6 +36,8 @@ bp = Blueprint("metrics", __name__)
 # its arguments every call): predictions by digit · 2 + uncertain, requests by (method, route, status).
 _PREDICTED = [PREDICTIONS.labels(str(key // 2), "true" if key % 2 else "false") for key in range(20)]
 _ANSWERED: dict[tuple[str, str, int], tuple] = {}
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})  # any other is labelled "other":
+# the labels are bounded by the app's routes and statuses, not by what methods a client makes up
 
 
 def count_predictions(digits: np.ndarray, uncertain: np.ndarray) -> None:
@@ -55,9 +57,9 @@ def _start_timer() -> None:
 def _record(response: Response) -> Response:
     req = request._get_current_object()  # once: each read through the proxy is a context lookup
     route = req.url_rule.rule if req.url_rule is not None else "unmatched"
-    key = (req.method, route, response.status_code)
+    key = (req.method if req.method in METHODS else "other", route, response.status_code)
     if key not in _ANSWERED:  # once per method, route and status: labels() is a lookup under a lock
-        _ANSWERED[key] = (REQUESTS.labels(req.method, route, str(response.status_code)), LATENCY.labels(route))
+        _ANSWERED[key] = (REQUESTS.labels(key[0], route, str(response.status_code)), LATENCY.labels(route))
     count, latency = _ANSWERED[key]
     count.inc()
     started = g.get("started")

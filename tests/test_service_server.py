@@ -62,6 +62,17 @@ def test_metrics_count_requests_in_process(client):
     assert sum(samples(text, "digits_predictions_total").values()) >= 3
 
 
+def test_made_up_methods_add_no_metric_series(client):
+    """A client's invented HTTP methods are counted under "other", so they cannot grow the series without bound."""
+    other = (("method", "other"), ("route", "unmatched"), ("status", "404"))
+    before = samples(client.get("/metrics").data.decode(), "digits_http_requests_total")
+    assert [client.open(f"/nowhere/{m}", method=m).status_code for m in ("BREW", "WHEN", "BREW")] == [404] * 3
+    after = samples(client.get("/metrics").data.decode(), "digits_http_requests_total")
+    assert after[other] - before.get(other, 0) == 3
+    standard = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
+    assert {dict(key)["method"] for key in after} <= standard | {"other"}
+
+
 def test_the_server_serves_and_sums_metrics_over_workers(tiny_weights, tmp_path):
     port = free_port()
     proc = _start(tiny_weights, port, tmp_path)
