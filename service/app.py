@@ -6,6 +6,7 @@ import io
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
+from weakref import WeakSet
 
 from flask import Flask, Request, current_app, request
 from werkzeug.datastructures import ImmutableMultiDict
@@ -41,17 +42,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 class DigitsFlask(Flask):
     """Flask, asking once per view or hook whether it is a coroutine function (ensure_sync): Flask asks inspect
-    every time it calls one, four times in a plain /api/predict."""
+    every time it calls one, four times in a plain /api/predict. The plain functions are remembered weakly, so a
+    per-request callback (Flask's after_this_request) is forgotten with its request."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._synced: dict[Callable, Callable] = {}
+        self._plain: WeakSet[Callable] = WeakSet()
 
     def ensure_sync(self, func: Callable) -> Callable:
-        synced = self._synced.get(func)
-        if synced is None:
-            synced = self._synced[func] = super().ensure_sync(func)
-        return synced
+        try:
+            if func in self._plain:
+                return func
+            synced = super().ensure_sync(func)
+            if synced is func:
+                self._plain.add(func)
+            return synced
+        except TypeError:  # a callable that takes no weak reference: asked every time, as Flask does
+            return super().ensure_sync(func)
 
 
 class QueryArgs(ImmutableMultiDict):

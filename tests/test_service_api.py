@@ -320,3 +320,35 @@ def test_query_parameters_read_as_werkzeug_reads_them(app):
 
         assert isinstance(request.args, QueryArgs) and request.args.get("top") == "2"
         assert request.args.get("model") is None
+
+
+def test_ensure_sync_is_asked_once_per_plain_function_and_forgets_per_request_callbacks():
+    """DigitsFlask remembers that a view or hook is a plain function (Flask would ask inspect on every call); a
+    coroutine function still goes to Flask, and callbacks made per request are not kept after their request."""
+    import gc
+
+    from flask import after_this_request
+
+    from service.app import DigitsFlask
+
+    app, calls = DigitsFlask(__name__), []
+
+    @app.get("/x")
+    def view():
+        after_this_request(lambda response: calls.append(1) or response)
+        return "ok"
+
+    client = app.test_client()
+    assert [client.get("/x").status_code for _ in range(50)] == [200] * 50 and len(calls) == 50
+    gc.collect()
+    assert view in app._plain and len(app._plain) < 5  # the view (and Flask's own hooks), not 50 callbacks
+    assert app.ensure_sync(view) is view
+
+    async def coroutine():
+        return 1
+
+    try:
+        wrapped = app.ensure_sync(coroutine)  # Flask's async_to_sync (or its RuntimeError without asgiref)
+    except RuntimeError:
+        wrapped = None
+    assert wrapped is not coroutine and coroutine not in app._plain
