@@ -31,25 +31,32 @@ class Lesson:
     neuron: tuple[int, int] | None = None
 
 
-def teach(model: MLP, x: np.ndarray, lesson: Lesson) -> dict:
-    """Loss, per-layer δ and gradient norms, the probabilities before and after one SGD step, and a sweep of η."""
+def lesson_step(model: MLP, x: np.ndarray, target: int) -> tuple[Step, torch.Tensor, torch.Tensor]:
+    """The SGD step that teaching image x the digit target takes, on a copy of the model in eval mode: the step
+    (each layer's weight and bias gradients by name, layer by layer), the logits (1, 10) and the loss before it."""
     net = copy.deepcopy(model).eval()
     inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).reshape(1, -1)  # (1, 784)
-    target = torch.tensor([lesson.target])
+    targets = torch.tensor([target])
     logits = net(inputs)  # (1, 10)
-    loss = F.cross_entropy(logits, target)
+    loss = F.cross_entropy(logits, targets)
     stepped = [p for layer in [*net.hidden, net.output] for p in (layer.weight, layer.bias)]
     grads = torch.autograd.grad(loss, stepped)
-    weight_grads, bias_grads = grads[0::2], grads[1::2]
-    before = torch.softmax(logits.detach(), dim=1)[0]
     names = {p: name for name, p in net.named_parameters()}  # tensors hash by identity
-    step = Step(net, inputs, target, {names[p]: g for p, g in zip(stepped, grads)})
+    return Step(net, inputs, targets, {names[p]: g for p, g in zip(stepped, grads)}), logits.detach(), loss.detach()
+
+
+def teach(model: MLP, x: np.ndarray, lesson: Lesson) -> dict:
+    """Loss, per-layer δ and gradient norms, the probabilities before and after one SGD step, and a sweep of η."""
+    step, logits, loss = lesson_step(model, x, lesson.target)
+    grads = list(step.grads.values())  # weight, bias of each layer in turn
+    weight_grads, bias_grads = grads[0::2], grads[1::2]
+    before = torch.softmax(logits, dim=1)[0]
     after_logits = step.logits_after(lesson.lr)
     answer = {
         "target": lesson.target,
         "lr": lesson.lr,
-        "loss": float(loss.detach()),
-        "loss_after": float(F.cross_entropy(after_logits, target)),
+        "loss": float(loss),
+        "loss_after": float(F.cross_entropy(after_logits, step.target)),
         "probabilities_before": rounded(before.numpy()),
         "probabilities_after": rounded(torch.softmax(after_logits, dim=1)[0].numpy()),
         "layers": [

@@ -1,10 +1,11 @@
 // "Loss after one step vs learning rate": the sweep POST /api/teach answers (lr_sweep), drawn beside the η slider
 // with the current η marked, the loss before the step as a reference line, and a sentence saying what it shows.
 //
-// On a ReLU network the loss on the drawing alone never rises again, however large the step (measured: 20 lessons,
-// η up to 1000; docs/api.md); too large a step shows on the other digits instead. So the band marks the steps that
-// move the weights by more than BREAKS of their size: from 0.2–3 % on (about 1 %), such a step cost the networks
-// we measured a point of accuracy on other test digits, and soon after their accuracy fell to chance.
+// On a ReLU network the loss on the drawing alone mostly falls however large the step (measured: docs/api.md; the
+// default bumps up a little at η = 0.1–0.3 on some wrong labels, tanh and maxout overshoot for real); too large a
+// step shows on the other digits instead. So the band marks the steps that move the weights by more than BREAKS of
+// their size: from 0.2–3 % on (about 1 %), such a step cost the networks we measured a point of accuracy on other
+// test digits, and soon after their accuracy fell to chance.
 
 import { plotLogCurve } from "./plot.js";
 
