@@ -54,7 +54,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--images", type=int, default=1, help="PNGs in each request's multipart body")
     p.add_argument("--out", type=Path, default=None, help="write the table and profiles into this markdown file")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # one round, JSON on stdout
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.interleave and not args.against:
+        p.error("--interleave compares with another revision: give it as --against REV")
+    return args
 
 
 def png_request(images: int = 1) -> tuple[bytes, str]:
@@ -285,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.common import cpu_model, replace_section
 
         print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
-        if args.alternate or args.pillow or args.interleave and args.against:
+        if args.alternate or args.pillow or args.interleave:
             alternate(args)
             return 0
         results = compare(args)
