@@ -1,10 +1,14 @@
 """Typeset digits and letters from matplotlib's fonts: counts, labels, framing, and how they join a run."""
 
+from itertools import product
+from math import radians, tan
+
 import numpy as np
 import torch
 
 from model import MLP, MLPConfig
 from model.config import DIGIT_BOX, DIGIT_CENTRE
+from training import typeset
 from training.data import Splits
 from training.loop import Learner, train_step
 from training.outliers import make_outliers
@@ -14,10 +18,11 @@ from training.typeset import DIGITS, FONTS, LETTERS, LOOKALIKES, PENS, digits, l
 
 def test_every_digit_in_every_font_and_pen_with_its_label():
     x, y = digits()
-    per = len(FONTS) * len(PENS)  # 42
-    assert x.shape == (11 * per, 784)  # ten digits, then the footless 1s
+    per, drawn = len(FONTS) * len(PENS), len(typeset.flagged_ones())  # 42, 54
+    assert x.shape == (11 * per + drawn, 784)  # ten digits, then the footless 1s, then the drawn ones
     assert y.tolist()[: 10 * len(PENS)] == [d for d in range(10) for _ in PENS]  # font by font, digit by digit
-    assert torch.bincount(y).tolist() == [per, 2 * per] + [per] * 8 and (y[10 * per :] == 1).all()
+    assert torch.bincount(y).tolist() == [per, 2 * per + drawn] + [per] * 8 and (y[10 * per :] == 1).all()
+    assert torch.equal(x[11 * per :], typeset.flagged_ones())
     ink = x[: 10 * per].sum(1).view(len(FONTS), 10, len(PENS))  # a '1' carries less ink than an '8' in every font
     assert (ink[:, 1] < ink[:, 8]).all()
 
@@ -30,6 +35,23 @@ def test_a_foot_is_the_bottom_rows_wider_than_the_stem():
     out = without_foot(a)
     assert not out[50:].any() and np.array_equal(out[:50], a[:50])
     assert np.array_equal(without_foot(out), out)  # a footless glyph stays as it is
+
+
+def test_a_drawn_one_is_a_stem_with_a_long_flag_to_its_left_and_no_foot():
+    ink = typeset.flagged_ones().view(-1, 28, 28) > 0.3
+    for i, (flag, drop, slant, pen) in enumerate(product(typeset.FLAGS, typeset.DROPS, typeset.SLANTS, PENS)):
+        rows = ink[i].any(1).nonzero().flatten()
+        top, bottom = rows[0].item(), rows[-1].item()
+        widths = ink[i, top : bottom + 1].sum(1)
+        assert widths[-1] <= widths[len(widths) // 2 :].median()  # the bottom row no wider than the stem: no foot
+        # The flag's tip lies left of the stem's foot by the flag's length less the stem's lean, both scaled as
+        # normalize scales the drawing (its height, stem plus pen, to the rows the ink spans here).
+        height = 0.8 * typeset.SIZE
+        scale = (bottom - top + 1) / (height + 4 + 3 * pen // 2)
+        reach = (flag - tan(radians(slant))) * height * scale
+        tip, foot = ink[i].any(0).nonzero().min().item(), ink[i, bottom].nonzero().min().item()
+        assert abs((foot - tip) - reach) <= 3.5, (flag, drop, slant, pen)
+        assert foot - tip >= 2  # even the shortest flag on the leaning stem reaches past its foot
 
 
 def test_letters_leave_out_those_written_like_a_digit():
@@ -59,7 +81,7 @@ def _splits(n):
 def test_typeset_digits_join_the_training_images_only():
     x, y = digits()
     big, small = with_digits(_splits(56_000)), with_digits(_splits(100))
-    assert len(x) == 462 and len(big.train_x) == 56_000 + 9 * 462  # 7.5 % of 56,000 is 4,200: 9.1 copies of 462
+    assert len(x) == 516 and len(big.train_x) == 56_000 + 9 * 516  # 8.5 % of 56,000 is 4,760: 9.2 copies of 516
     assert len(small.train_x) == 100 + len(x)  # at least one copy
     assert torch.equal(big.train_x[56_000 : 56_000 + len(x)], x) and torch.equal(big.train_y[-len(y) :], y)
     assert len(big.val_x) == 5 and len(big.test_x) == 7

@@ -44,7 +44,7 @@ class TrainSettings:
     typeset: bool = option(
         True,
         "printed digits and letters from matplotlib's fonts (training/typeset.py): the digits join the training "
-        "images (~7 %%), the letters the outliers",
+        "images (~8 %%), the letters the outliers",
     )
     amp: str = option(
         "auto",
