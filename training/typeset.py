@@ -50,8 +50,14 @@ def _draw(char: str, font: ImageFont.FreeTypeFont, pen: int, footless: bool = Fa
     ImageDraw.Draw(img).text((SIZE, SIZE), char, fill=255, font=font, anchor="mm", stroke_width=pen, stroke_fill=255)
     if footless:
         img = Image.fromarray(without_foot(np.asarray(img)))
+    return _framed(img)
+
+
+def _framed(img: Image.Image) -> np.ndarray:
+    """A drawing light on black, cropped to its ink with a 4-px margin (small: never taken for a page) and framed
+    by the service's own preprocessing: its 28×28 input (H, W) float32."""
     x0, y0, x1, y1 = img.getbbox()
-    return normalize(img.crop((x0 - 4, y0 - 4, x1 + 4, y1 + 4))).pixels  # cropped small: never taken for a page
+    return normalize(img.crop((x0 - 4, y0 - 4, x1 + 4, y1 + 4))).pixels
 
 
 def without_foot(a: np.ndarray) -> np.ndarray:
@@ -78,15 +84,13 @@ def _flagged_one(flag: float, drop: float, slant: float, pen: int) -> np.ndarray
     bottom = (top[0] - lean, SIZE + height / 2)
     end = (top[0] - flag * height, top[1] + tan(radians(drop)) * flag * height)
     ImageDraw.Draw(img).line([end, top, bottom], fill=255, width=4 + 3 * pen // 2, joint="curve")
-    x0, y0, x1, y1 = img.getbbox()
-    return normalize(img.crop((x0 - 4, y0 - 4, x1 + 4, y1 + 4))).pixels
+    return _framed(img)
 
 
 @cache
 def flagged_ones() -> torch.Tensor:
     """Every drawn '1' (FLAGS × DROPS × SLANTS × PENS, 784), flag by flag, then drop, slant and pen."""
-    out = [_flagged_one(*args) for args in product(FLAGS, DROPS, SLANTS, PENS)]
-    return torch.from_numpy(np.stack(out)).reshape(len(out), -1)
+    return _rows([_flagged_one(*args) for args in product(FLAGS, DROPS, SLANTS, PENS)])
 
 
 @cache
@@ -96,7 +100,12 @@ def glyphs(chars: str, footless: bool = False) -> torch.Tensor:
     for name in FONTS:
         font = ImageFont.truetype(str(FONT_DIR / name), SIZE)
         out += [_draw(c, font, pen, footless) for c in chars for pen in PENS]
-    return torch.from_numpy(np.stack(out)).reshape(len(out), -1)
+    return _rows(out)
+
+
+def _rows(images: list[np.ndarray]) -> torch.Tensor:
+    """28×28 images as the rows of one (N, 784) tensor."""
+    return torch.from_numpy(np.stack(images)).reshape(len(images), -1)
 
 
 def digits() -> tuple[torch.Tensor, torch.Tensor]:
