@@ -89,7 +89,12 @@ def value(page, testid: str) -> float:
 
 def open_neuron(page, layer: str, index: int) -> None:
     page.locator(f"[data-testid=neuron][data-layer={layer}][data-index='{index}']").click()
-    page.wait_for_function(f"() => /neuron {index}/.test(document.getElementById('detail-title').textContent)")
+    # Clicking titles the card "Loading <layer> neuron <index>…" at once: wait for the loaded neuron's own title,
+    # and match the whole index (neuron 1 must not pass on "neuron 123").
+    page.wait_for_function(
+        f"() => {{ const t = document.getElementById('detail-title').textContent;"
+        f" return !t.startsWith('Loading') && /neuron {index}(\\D|$)/.test(t); }}"
+    )
 
 
 def test_timeline_answers_with_the_snapshot_picked(lessons_page, lessons_url, watch):
