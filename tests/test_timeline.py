@@ -20,7 +20,7 @@ SUBSET, VAL, BATCH, EPOCHS, SEED = 2500, 500, 64, 2, 5
 RUN = ["--subset", str(SUBSET), "--val-size", str(VAL), "--batch-size", str(BATCH), "--epochs", str(EPOCHS)]
 RUN += ["--hidden", "32", "--seed", str(SEED), "--no-progress"]
 TRAIN = SUBSET - VAL + 516  # MNIST's 2,000 and one copy of the 516 typeset digits (training/typeset.py)
-STEPS_PER_EPOCH = math.ceil(TRAIN / BATCH)  # 39
+STEPS_PER_EPOCH = math.ceil(TRAIN / BATCH)  # 40
 
 
 @pytest.mark.parametrize(
