@@ -33,6 +33,7 @@ from benchmarks.common import MULTIPART_TYPE, cpu_model, multipart, png_bytes, r
 from benchmarks.request_cpu import worktree  # noqa: E402
 
 HEADING = "## Against other servers"
+BASELINE = "minimal Flask (benchmarks/baseline_flask.py), gunicorn sync"  # the yardstick of issue #12's ratio
 PY = sys.executable
 V2_PATH = "/v2/models/mnist-mlp/infer"
 WRK_SCRIPT = """
@@ -86,12 +87,7 @@ def servers(workers: int) -> list[Server]:
             "/api/predict",
             "png",
         ),
-        Server(
-            "minimal Flask (benchmarks/baseline_flask.py), gunicorn sync",
-            [*gunicorn, "-k", "sync", "benchmarks.baseline_flask:app"],
-            "/api/predict",
-            "png",
-        ),
+        Server(BASELINE, [*gunicorn, "-k", "sync", "benchmarks.baseline_flask:app"], "/api/predict", "png"),
         Server("LitServe 0.2.19", [PY, "-m", "benchmarks.others.litserve_app"], "/api/predict", "png"),
         Server("the service, `make serve`, V2 JSON", serve, V2_PATH, "v2"),
         Server("KServe 0.21.0 ModelServer, V2 JSON", [PY, "-m", "benchmarks.others.kserve_app"], V2_PATH, "v2"),
@@ -216,8 +212,8 @@ def report(rows: dict[str, list[dict]], args: argparse.Namespace, argv: list[str
         f"connections, {args.seconds} s after a 2 s warm-up; {args.rounds} interleaved rounds, medians "
         "(each round's figure in brackets).",
         "",
-        "| server, request | requests/s | images/s | p50 ms | p99 ms | non-2xx | socket errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| server, request | requests/s | images/s | × the minimal app | p50 ms | p99 ms | non-2xx | socket errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, runs in rows.items():
         rps = [r["rps"] for r in runs]
@@ -225,10 +221,19 @@ def report(rows: dict[str, list[dict]], args: argparse.Namespace, argv: list[str
         p50, p99 = (statistics.median(r[key] for r in runs) for key in ("p50_ms", "p99_ms"))
         lines.append(
             f"| {name} | {statistics.median(rps):,.0f} ({', '.join(f'{x:,.0f}' for x in rps)}) | {images:,.0f} | "
-            f"{p50:.1f} | {p99:.1f} | "
+            f"{against_baseline(runs, rows.get(BASELINE))} | {p50:.1f} | {p99:.1f} | "
             f"{sum(r['errors'] for r in runs)} | {sum(r['socket_errors'] for r in runs)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def against_baseline(runs: list[dict], baseline: list[dict] | None) -> str:
+    """The median of a one-PNG row's round-by-round ratios to the minimal app's requests/s (each round's in
+    brackets): the two were measured minutes apart in the same round, so the machine's drift falls on both."""
+    if baseline is None or runs[0]["request"] != "png" or runs is baseline:
+        return "–"
+    ratios = [run["rps"] / base["rps"] for run, base in zip(runs, baseline)]
+    return f"{statistics.median(ratios):.2f}× ({', '.join(f'{r:.2f}' for r in ratios)})"
 
 
 def _at_revision(server: Server, rev: str, tree: Path) -> list[Server]:
@@ -256,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         requests = bodies(tmp)
         for r in range(args.rounds):
             for server in chosen:
-                result = measure(server, args, tmp, requests[server.request], script) | {"images": server.images}
+                result = measure(server, args, tmp, requests[server.request], script)
+                result |= {"images": server.images, "request": server.request}
                 rows[server.name].append(result)
                 print(
                     f"round {r + 1} {server.name:60s} {result['rps']:8,.0f} req/s  p99 {result['p99_ms']:6.1f} ms"
