@@ -229,7 +229,7 @@ def report(rows: dict[str, list[dict]], args: argparse.Namespace, argv: list[str
 
 def against_baseline(runs: list[dict], baseline: list[dict] | None) -> str:
     """The median of a one-PNG row's round-by-round ratios to the minimal app's requests/s (each round's in
-    brackets): the two were measured minutes apart in the same round, so the machine's drift falls on both."""
+    brackets): the two were measured at most minutes apart in one round, so the machine's drift falls on both."""
     if baseline is None or runs[0]["request"] != "png" or runs is baseline:
         return "–"
     ratios = [run["rps"] / base["rps"] for run, base in zip(runs, baseline)]
