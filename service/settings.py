@@ -100,6 +100,14 @@ SERVER_SETTINGS = (
         "requests each worker runs at once (idle keep-alive connections wait in the server, not in a thread)",
     ),
     Setting("ACCESS_LOG", False, "ACCESS_LOG", on_off, "log every request to stderr: on/off"),
+    Setting(
+        "SCHED_BATCH",
+        True,
+        "SCHED_BATCH",
+        on_off,
+        "run the server under Linux's SCHED_BATCH policy (a woken thread waits for the running one's time slice "
+        "instead of taking its core): on/off",
+    ),
 )
 
 

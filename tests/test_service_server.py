@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service_kit import one_stroke
 
 from benchmarks.live_server import REPO, SERVE, free_port, server_env, start_server, stop, wait_ready
+from service import serve
 
 
 def samples(text: str, name: str) -> dict[tuple, float]:
@@ -114,12 +116,18 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def policies(pids: set[int]) -> set[int]:
+    """The scheduling policies of every thread of these processes."""
+    return {os.sched_getscheduler(int(task.name)) for pid in pids for task in Path(f"/proc/{pid}/task").iterdir()}
+
+
 def test_a_worker_that_dies_is_replaced_and_the_server_stops_cleanly(tiny_weights, tmp_path):
     port = free_port()
     proc = _start(tiny_weights, port, tmp_path)
     try:
         workers = children(proc.pid)
         assert len(workers) == 2, workers
+        assert policies({proc.pid, *workers}) == {os.SCHED_BATCH}  # SCHED_BATCH's default: on, inherited
         victim = min(workers)
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 30
@@ -127,7 +135,30 @@ def test_a_worker_that_dies_is_replaced_and_the_server_stops_cleanly(tiny_weight
             time.sleep(0.2)
         now = children(proc.pid)
         assert len(now) == 2 and victim not in now, f"worker {victim} killed; workers now {now}"
+        assert policies(now) == {os.SCHED_BATCH}  # the new worker too
         assert [_request(port, "POST", "/api/predict", one_stroke(), "image/png")[0] for _ in range(10)] == [200] * 10
     finally:
         stop(proc)
     assert proc.returncode == 0, proc.stdout.read().decode()[-2000:]
+
+
+@pytest.mark.parametrize(("setting", "policy"), [("on", "SCHED_BATCH"), ("off", "SCHED_OTHER")])
+def test_batch_scheduling_follows_its_setting_and_is_inherited(setting, policy):
+    script = (
+        "import os, threading; from service.serve import batch_scheduling; from service.settings import "
+        "SERVER_SETTINGS, from_env; batch_scheduling(from_env(SERVER_SETTINGS)['SCHED_BATCH']); t = threading.Thread("
+        "target=lambda: print(os.sched_getscheduler(threading.get_native_id()))); t.start(); t.join()"
+    )
+    env = {**os.environ, "SCHED_BATCH": setting}
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert int(out.stdout) == getattr(os, policy)  # a thread started afterwards has it
+
+
+def test_batch_scheduling_refused_is_a_warning_not_a_failure(monkeypatch, caplog):
+    def refuse(*_):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    assert serve.batch_scheduling(True) is False
+    assert "SCHED_BATCH refused" in caplog.text and "default policy" in caplog.text
+    assert serve.batch_scheduling(False) is False
