@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", type=int, default=0, help="print the N functions with the most own time")
     p.add_argument("--path", default="/api/predict", help="route to POST to (with its query string)")
     p.add_argument("--images", type=int, default=1, help="PNGs in each request's multipart body")
-    p.add_argument("--out", type=Path, default=None, help="write the table and profiles into this markdown file")
+    p.add_argument("--out", type=Path, default=None, help="markdown file for the table and profiles ('-': none)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # one round, JSON on stdout
     args = p.parse_args(argv)
     if args.interleave and not args.against:
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             alternate(args)
             return 0
         results = compare(args)
-        if args.out is not None:
+        if args.out is not None and str(args.out) != "-":
             replace_section(args.out, HEADING, report(results, argv))
     return 0
 
