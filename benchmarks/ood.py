@@ -4,8 +4,10 @@
     python benchmarks/ood.py artifacts/best/model.safetensors other.safetensors
 
 Every image goes through the service's own pipeline (POST /api/predict on the Flask test client), so the figures
-are what a user gets. Three sets:
+are what a user gets. Four sets:
   * drawn non-digits: the 36 stroke drawings the tests use (letters, shapes, "10", "42", 16 scribbles);
+  * animal silhouettes: 16 animals filled black on white, each as drawn, mirrored and turned, smaller and turned
+    (48; tests/service_kit.py); training's outliers hold no filled shape;
   * typeset letters: a second, independent set, A-Z and a-z in Pillow's bundled font, without the letters that
     are written like a digit (O o D I l i S s Z z B b G q g: 0, 1, 5, 2, 8, 6, 9); training sees the same letters
     as outliers, but only in matplotlib's fonts (training/typeset.py), never in this one;
@@ -27,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFont
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from service_kit import not_digit_drawings  # noqa: E402  (test data, shared on purpose)
+from service_kit import not_digit_drawings, not_digit_silhouettes  # noqa: E402  (test data, shared on purpose)
 
 from benchmarks.common import machine, report, table  # noqa: E402
 from service import create_app  # noqa: E402
@@ -66,19 +68,21 @@ def flagged(client, images: dict[str, bytes]) -> list[str]:
 def measure(weights: Path, mnist) -> dict:
     app = create_app({"WEIGHTS_PATH": str(weights), "TESTING": True})
     client = app.test_client()
-    drawings = not_digit_drawings()
+    drawings, silhouettes = not_digit_drawings(), not_digit_silhouettes()
     letters = {c: typeset(c) for c in LETTERS}
     predictor = app.extensions["digits"].get().predictor
     pred = predictor.predict(mnist.test_x.numpy().astype(np.float32) / 255)
     wrong = pred.digits != mnist.test_y.numpy()
     val_x = split_validation(mnist.train_x, mnist.train_y, TrainSettings().val_size)[2]
     val = predictor.predict(val_x.numpy().astype(np.float32) / 255)
-    hits_d, hits_l = flagged(client, drawings), flagged(client, letters)
+    hits_d, hits_s, hits_l = flagged(client, drawings), flagged(client, silhouettes), flagged(client, letters)
     return {
         "weights": str(weights),
         "drawings": [len(hits_d), len(drawings)],
+        "silhouettes": [len(hits_s), len(silhouettes)],
         "letters": [len(hits_l), len(letters)],
         "missed_drawings": sorted(set(drawings) - set(hits_d)),
+        "missed_silhouettes": sorted(set(silhouettes) - set(hits_s)),
         "missed_letters": sorted(set(letters) - set(hits_l)),
         "mnist_flagged": float(pred.uncertain.mean()),
         "validation_flagged": float(val.uncertain.mean()),
@@ -92,6 +96,7 @@ def row(r: dict) -> tuple:
     return (
         r["weights"],
         share(r["drawings"]),
+        share(r["silhouettes"]),
         share(r["letters"]),
         f"{100 * r['mnist_flagged']:.2f} %",
         f"{100 * r['errors_flagged']:.0f} %",
@@ -112,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         (
             "weights",
             "drawn non-digits flagged",
+            "animal silhouettes flagged",
             "typeset letters flagged",
             "MNIST test digits flagged",
             "of its MNIST mistakes flagged",
@@ -122,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     missed = "\n".join(
         f"- {r['weights']}: drawings not flagged: {', '.join(r['missed_drawings'])}; "
+        f"silhouettes not flagged: {', '.join(r['missed_silhouettes'])}; "
         f"letters not flagged: {' '.join(r['missed_letters'])}"
         for r in results
     )
