@@ -19,7 +19,6 @@ A good model flags most of the first two and few of the third.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from service_kit import not_digit_drawings, not_digit_silhouettes  # noqa: E402  (test data, shared on purpose)
+from service_kit import encoded, not_digit_drawings, not_digit_silhouettes  # noqa: E402  (test data, shared on purpose)
 
 from benchmarks.common import machine, report, table  # noqa: E402
 from service import create_app  # noqa: E402
@@ -50,9 +49,7 @@ def typeset(char: str, size: int = 200) -> bytes:
         stroke_width=6,
         stroke_fill=0,
     )  # a pen, not a hairline
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+    return encoded(img)
 
 
 def flagged(client, images: dict[str, bytes]) -> list[str]:
