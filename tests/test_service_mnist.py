@@ -64,11 +64,11 @@ def test_mnist_test_digits_are_mostly_not_uncertain(trained_app, test_images):
     ],
 )
 def test_non_digits_are_mostly_uncertain(trained_app, make, floor):
-    drawings = make()
+    images = make()
     client = trained_app.test_client()
     answers = {
         name: client.post("/api/predict", data=data, content_type="image/png").get_json()
-        for name, data in drawings.items()
+        for name, data in images.items()
     }
     flagged = [name for name, a in answers.items() if a["uncertain"]]
     print(
