@@ -32,7 +32,7 @@ from benchmarks.common import machine, report, table  # noqa: E402
 from service import paper, paper_lines  # noqa: E402
 from service.paper_lines import AXES, RUN, THICK  # noqa: E402
 from service.preprocess import preprocess  # noqa: E402
-from tests.captures import _photo  # noqa: E402
+from tests.captures import LARGE, _photo  # noqa: E402
 from training.data import load_mnist, resolve_root  # noqa: E402
 
 
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     mnist = load_mnist(resolve_root(None))
-    data = _photo(mnist.test_x[0].numpy(), np.random.default_rng(0), "ruled", size=(1280, 960))
+    data = _photo(mnist.test_x[0].numpy(), np.random.default_rng(0), "ruled", LARGE)
     variants = {f"preprocess at {rev}": old_preprocess(rev) for rev in args.against or ["ba8cad6"]}
     variants = {name: partial(run, data) for name, run in variants.items()} | {
         "preprocess now": partial(preprocess, data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -69,6 +70,28 @@ def _stroke(digit: np.ndarray, side: int, width: float) -> np.ndarray:
 # ---------- phone photos of paper ----------
 
 
+@dataclass(frozen=True)
+class Photo:
+    """How a photo is taken: each range (low, high) is drawn uniformly, per photo; give one as (v, v) to hold it
+    at v (benchmarks/photo_conditions.py holds each at its hardest end in turn)."""
+
+    pen: tuple[float, float] = (0.03, 0.12)  # the pen's width, a share of the digit's height (MNIST's: ~0.12)
+    turn: tuple[float, float] = (-4, 4)  # the digit written turned, degrees
+    height: tuple[float, float] = (0.25, 0.5)  # the digit's height, a share of the frame's short side
+    tilt: tuple[float, float] = (-3, 3)  # the camera turned, degrees
+    corners: float = 0.03  # each corner of the frame moved up to this share of its side (perspective)
+    blur: tuple[float, float] = (0.3, 1.2)  # Gaussian blur's radius, px
+    falloff: tuple[float, float] = (0.15, 0.4)  # the light lost from the bright spot to the far corner
+    falloff_power: tuple[float, float] = (1, 2)  # how the light falls off with distance: 1 evenly, 2 late
+    noise: tuple[float, float] = (2, 7)  # sensor noise's standard deviation, grey levels
+    quality: tuple[int, int] = (60, 88)  # JPEG quality, both ends included
+    frame: tuple[int, int] | None = None  # (width, height); None: one of FRAMES
+    shadow: bool | None = None  # a shadow at the border; None: on 30 % of photos
+
+
+PHOTO = Photo()
+
+
 def _paper(width: int, height: int, rng: Rng, lines: str) -> Image.Image:
     """White paper, slightly tinted, with ruled or squared lines (RGB), a little larger than the frame."""
     tint = np.array([255, 255, 255]) - rng.uniform(0, 18, 3)
@@ -93,13 +116,13 @@ def _paper(width: int, height: int, rng: Rng, lines: str) -> Image.Image:
     return page
 
 
-def _write(page: Image.Image, digit: np.ndarray, rng: Rng, height_share: tuple[float, float]) -> None:
+def _write(page: Image.Image, digit: np.ndarray, rng: Rng, how: Photo) -> None:
     """Write the digit on the page in pen, its height a share of the page's short side, anywhere it fits."""
     width, height = page.size
-    tall = rng.uniform(*height_share) * min(width, height) / 0.85  # the page is cropped by ~15 % later
+    tall = rng.uniform(*how.height) * min(width, height) / 0.85  # the page is cropped by ~15 % later
     side = int(tall * 28 / 20)  # MNIST's digits fill 20 of 28 pixels
-    ink = _stroke(digit, side, float(rng.uniform(0.03, 0.12)))
-    angle = float(rng.uniform(-4, 4))
+    ink = _stroke(digit, side, float(rng.uniform(*how.pen)))
+    angle = float(rng.uniform(*how.turn))
     alpha = Image.fromarray(np.round(ink * 255 * rng.uniform(0.85, 1.0)).astype(np.uint8)).rotate(angle, Image.BICUBIC)
     pen = tuple(int(v) for v in PENS[int(rng.integers(len(PENS)))])
     lo, hi = (
@@ -113,16 +136,16 @@ def _write(page: Image.Image, digit: np.ndarray, rng: Rng, height_share: tuple[f
     )
 
 
-def _perspective(page: Image.Image, size: tuple[int, int], rng: Rng) -> Image.Image:
+def _perspective(page: Image.Image, size: tuple[int, int], rng: Rng, how: Photo) -> Image.Image:
     """Photograph the page: the frame's corners land on jittered points inside it (a few degrees of tilt)."""
     pw, ph = page.size
     w, h = size
     mx, my = (pw - w) / 2, (ph - h) / 2
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
-    turn = np.radians(rng.uniform(-3, 3))
+    turn = np.radians(rng.uniform(*how.tilt))
     centre = np.array([w / 2, h / 2])
     rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
-    src = (corners - centre) @ rot.T + centre + rng.uniform(-0.03, 0.03, (4, 2)) * [w, h] + [mx, my]
+    src = (corners - centre) @ rot.T + centre + rng.uniform(-how.corners, how.corners, (4, 2)) * [w, h] + [mx, my]
     return page.transform(size, Image.Transform.PERSPECTIVE, _homography(corners, src), Image.Resampling.BICUBIC)
 
 
@@ -135,13 +158,13 @@ def _homography(dst: np.ndarray, src: np.ndarray) -> list[float]:
     return np.linalg.solve(np.array(rows), src.reshape(-1)).tolist()
 
 
-def _light(shape: tuple[int, int], rng: Rng, shadow: bool) -> np.ndarray:
-    """Illumination (H, W) in (0, 1]: a 15-40 % falloff away from a random bright spot, and a soft border shadow."""
+def _light(shape: tuple[int, int], rng: Rng, shadow: bool, how: Photo) -> np.ndarray:
+    """Illumination (H, W) in (0, 1]: a falloff (15-40 %) away from a random bright spot, and a soft border shadow."""
     h, w = shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     cy, cx = rng.uniform(-0.2, 1.2) * h, rng.uniform(-0.2, 1.2) * w
     dist = np.hypot(ys - cy, xs - cx)
-    light = 1 - rng.uniform(0.15, 0.4) * (dist / dist.max()) ** rng.uniform(1, 2)
+    light = 1 - rng.uniform(*how.falloff) * (dist / dist.max()) ** rng.uniform(*how.falloff_power)
     if shadow:  # the phone's or the hand's shadow over one edge, its border blurred
         side = int(rng.integers(4))
         depth = rng.uniform(0.05, 0.15) * (w if side % 2 else h)
@@ -151,17 +174,17 @@ def _light(shape: tuple[int, int], rng: Rng, shadow: bool) -> np.ndarray:
     return light
 
 
-def _photo(digit: np.ndarray, rng: Rng, lines: str, size=None, height_share=(0.25, 0.5), shadow=None) -> bytes:
-    """A phone photo of the digit written on paper, as a JPEG (quality 60-88)."""
-    w, h = size or FRAMES[int(rng.integers(len(FRAMES)))]
+def _photo(digit: np.ndarray, rng: Rng, lines: str, how: Photo = PHOTO) -> bytes:
+    """A phone photo of the digit written on paper, as a JPEG."""
+    w, h = how.frame or FRAMES[int(rng.integers(len(FRAMES)))]
     page = _paper(int(w * 1.15), int(h * 1.15), rng, lines)
-    _write(page, digit, rng, height_share)
-    img = _perspective(page, (w, h), rng).filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2))))
-    shadow = rng.random() < 0.3 if shadow is None else shadow
-    rgb = np.asarray(img, np.float32) * _light((h, w), rng, shadow)[..., None]
-    rgb += rng.normal(0, rng.uniform(2, 7), rgb.shape)  # sensor noise
+    _write(page, digit, rng, how)
+    img = _perspective(page, (w, h), rng, how).filter(ImageFilter.GaussianBlur(float(rng.uniform(*how.blur))))
+    shadow = rng.random() < 0.3 if how.shadow is None else how.shadow
+    rgb = np.asarray(img, np.float32) * _light((h, w), rng, shadow, how)[..., None]
+    rgb += rng.normal(0, rng.uniform(*how.noise), rgb.shape)  # sensor noise
     out = Image.fromarray(np.clip(np.round(rgb), 0, 255).astype(np.uint8))
-    return _encode(out, "JPEG", quality=int(rng.integers(60, 89)))
+    return _encode(out, "JPEG", quality=int(rng.integers(how.quality[0], how.quality[1] + 1)))
 
 
 def photo_plain(digit: np.ndarray, rng: Rng) -> bytes:
@@ -179,10 +202,14 @@ def photo_squared(digit: np.ndarray, rng: Rng) -> bytes:
     return _photo(digit, rng, "squared")
 
 
+LARGE = replace(PHOTO, frame=(1280, 960))  # the largest frame: the per-request time in docs/serving.md
+SMALL = replace(LARGE, height=(0.22, 0.27), shadow=True)
+
+
 def photo_small(digit: np.ndarray, rng: Rng) -> bytes:
     """A small digit (a quarter of the short side) in a 1280×960 frame on any paper, a shadow at the border."""
     lines = ("plain", "ruled", "squared")[int(rng.integers(3))]
-    return _photo(digit, rng, lines, size=(1280, 960), height_share=(0.22, 0.27), shadow=True)
+    return _photo(digit, rng, lines, SMALL)
 
 
 # ---------- low-resolution scans ----------

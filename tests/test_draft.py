@@ -14,7 +14,7 @@ from model import load_weights
 from service.decode import _draft_scale, open_image, open_upload
 from service.errors import ApiError
 from service.preprocess import WORK_SIDE, normalize, preprocess
-from tests.captures import _photo
+from tests.captures import LARGE, _photo
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def photos(mnist):
     rng = np.random.default_rng(11)
     papers = ("plain", "ruled", "squared") * 2
     digits = [mnist.test_x[i].numpy() for i in range(len(papers))]
-    return [(_photo(d, rng, p, size=(1280, 960)), int(mnist.test_y[i])) for i, (d, p) in enumerate(zip(digits, papers))]
+    return [(_photo(d, rng, p, LARGE), int(mnist.test_y[i])) for i, (d, p) in enumerate(zip(digits, papers))]
 
 
 def _whole(data: bytes):

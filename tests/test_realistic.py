@@ -3,17 +3,20 @@ the capture set (tests/captures.py): photos of paper, low-resolution scans and o
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image, ImageFilter
 
 from model import load_weights
 from service.inference import Predictor
 from service.ood import load_ood
 from service.preprocess import preprocess
-from tests.captures import GROUPS, build_capture_set
+from tests.captures import GROUPS, PHOTO, _photo, build_capture_set
 from tests.captures import KINDS as CAPTURE_KINDS
 from tests.realistic import KINDS, build_realistic_set
 
@@ -120,3 +123,23 @@ def test_answers_given_without_the_uncertain_flag_are_mostly_right(answers):
     for group in ("photo", "scan", "pen"):
         sure = [ok for kind, ok, unsure in answers if GROUPS[kind] == group and not unsure]
         assert len(sure) >= 0.5 * PER_KIND and np.mean(sure) >= 0.9, (group, len(sure), np.mean(sure))
+
+
+def test_a_held_photo_condition_changes_that_condition_alone(mnist):
+    """benchmarks/photo_conditions.py compares photos that differ in one condition: a range held at one value still
+    takes its draw, so the paper, the digit's place, the light and the noise stay those of the photo as made."""
+
+    def taken(pen: float) -> np.ndarray:
+        how = replace(PHOTO, frame=(640, 480), pen=(pen, pen))
+        data = _photo(mnist.test_x[0].numpy(), np.random.default_rng(5), "ruled", how)
+        return np.asarray(Image.open(io.BytesIO(data)).convert("L"), np.float32)
+
+    thin, thick = taken(0.03), taken(0.12)
+    thin_ink, thick_ink = thin < 110, thick < 110  # the pen's ink (grey ~30-60); the ruled lines are ~170 and up
+    assert thick_ink.sum() > 2.5 * thin_ink.sum() > 0
+    grown = np.asarray(Image.fromarray(thick_ink).filter(ImageFilter.MaxFilter(5)))
+    assert grown[thin_ink].mean() > 0.95  # the same digit in the same place, written with a thinner pen
+    apart = ~np.asarray(Image.fromarray(thin_ink | thick_ink).filter(ImageFilter.MaxFilter(15)))
+    assert np.abs(thin - thick)[apart].mean() < 1  # the rest of the photo: the same draws (JPEG aside)
+    other = _photo(mnist.test_x[0].numpy(), np.random.default_rng(6), "ruled", replace(PHOTO, frame=(640, 480)))
+    assert np.abs(np.asarray(Image.open(io.BytesIO(other)).convert("L"), np.float32) - thin).mean() > 10

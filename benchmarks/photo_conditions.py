@@ -1,0 +1,135 @@
+"""Which part of a phone photo costs digits: the same photos taken again with one condition at its hardest end.
+
+    python benchmarks/photo_conditions.py                          # artifacts/model.safetensors, 300 photos
+    python benchmarks/photo_conditions.py A.safetensors --photos 600 --seed 2
+
+benchmarks/uploads.py reads photos whose every condition (pen, turn, size, tilt, blur, light, noise, JPEG, shadow)
+is drawn from its range at once, so a condition that costs digits only at one end of its range is averaged away.
+Here each photo (a MNIST *test* digit on plain, ruled or squared paper in turn, tests/captures.py) is taken once
+as made and once per condition with that condition held at its hardest end (tests.captures.Photo) and every other
+draw the same: photo i has its own generator, seeded (seed, i), and a held range still takes its draw. So a
+condition's row differs from the first only by that condition, and `lost` / `won` count the photos read right as
+made and wrong with it held, and the reverse. The last row holds all of them at once. Every photo goes through
+service.preprocess and the service's Predictor, as /api/predict answers it; a 422 counts as a wrong answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO)]
+
+from benchmarks.common import machine, report, served_predictor, table  # noqa: E402
+from service.errors import ApiError  # noqa: E402
+from service.preprocess import preprocess  # noqa: E402
+from tests.captures import PHOTO, Photo, _photo  # noqa: E402
+from training.data import load_mnist, resolve_root  # noqa: E402
+
+HARDEST = {
+    "thinnest pen (3 % of the digit's height)": {"pen": (0.03, 0.03)},
+    "thickest pen (12 %, MNIST's)": {"pen": (0.12, 0.12)},
+    "digit turned 4°": {"turn": (4, 4)},
+    "smallest digit (a quarter of the short side)": {"height": (0.25, 0.25)},
+    "camera turned 3°": {"tilt": (3, 3)},
+    "most blur (radius 1.2 px)": {"blur": (1.2, 1.2)},
+    "light falling off 40 %, evenly": {"falloff": (0.4, 0.4), "falloff_power": (1, 1)},
+    "most noise (σ 7 grey levels)": {"noise": (7, 7)},
+    "JPEG quality 60": {"quality": (60, 60)},
+    "largest frame (1280×960)": {"frame": (1280, 960)},
+    "a shadow at the border": {"shadow": True},
+}
+PAPERS = ("plain", "ruled", "squared")
+
+
+def conditions() -> dict[str, Photo]:
+    """Name → how the photos are taken: as made, each condition at its hardest alone, then all of them at once."""
+    out = {"as made": PHOTO} | {name: replace(PHOTO, **held) for name, held in HARDEST.items()}
+    hardest = {k: v for held in HARDEST.values() for k, v in held.items()} | {"pen": (0.03, 0.03)}  # the thin pen
+    out["all of them at once"] = replace(PHOTO, **hardest)
+    return out
+
+
+def photos(mnist, how: Photo, n: int, seed: int) -> tuple[list[bytes], np.ndarray]:
+    """n photos of n different MNIST test digits taken HOW, paper by paper in turn, and their labels."""
+    picks = np.random.default_rng(seed).choice(len(mnist.test_x), n, replace=False)
+    x, y = mnist.test_x.numpy(), mnist.test_y.numpy()
+    data = [_photo(x[j], np.random.default_rng([seed, i]), PAPERS[i % 3], how) for i, j in enumerate(picks)]
+    return data, y[picks]
+
+
+def read(predictor, data: list[bytes], labels: np.ndarray) -> dict[str, np.ndarray]:
+    """Per photo: read right, refused (422), flagged uncertain."""
+    pixels, kept, refused = [], [], np.zeros(len(data), bool)
+    for i, upload in enumerate(data):
+        try:
+            pixels.append(preprocess(upload).pixels)
+            kept.append(i)
+        except ApiError as err:
+            assert err.status == 422, err
+            refused[i] = True
+    right, flagged = np.zeros(len(data), bool), np.zeros(len(data), bool)
+    if kept:
+        pred = predictor.predict(np.stack(pixels))
+        right[kept], flagged[kept] = pred.digits == labels[kept], pred.uncertain
+    return {"right": right, "refused": refused, "flagged": flagged}
+
+
+def measure(weights: Path, mnist, n: int, seed: int) -> dict[str, dict]:
+    predictor = served_predictor(weights)
+    answers = {name: read(predictor, *photos(mnist, how, n, seed)) for name, how in conditions().items()}
+    made = answers["as made"]["right"]
+    return {
+        name: {
+            "n": n,
+            "right": int(a["right"].sum()),
+            "refused": int(a["refused"].sum()),
+            "flagged": int(a["flagged"].sum()),
+            "sure_right": int((a["right"] & ~a["flagged"]).sum()),
+            "lost": int((made & ~a["right"]).sum()),
+            "won": int((~made & a["right"]).sum()),
+        }
+        for name, a in answers.items()
+    }
+
+
+def markdown(weights: str, rows: dict[str, dict]) -> str:
+    def pct(a: int, b: int) -> str:
+        return f"{100 * a / b:.1f} %" if b else "–"
+
+    head = ("photos taken with", "correct", "422", "flagged uncertain", "correct when not flagged", "lost", "won")
+    lines = [
+        (
+            name,
+            f"{r['right']}/{r['n']} ({pct(r['right'], r['n'])})",
+            r["refused"],
+            pct(r["flagged"], r["n"]),
+            pct(r["sure_right"], r["n"] - r["refused"] - r["flagged"]),
+            r["lost"],
+            r["won"],
+        )
+        for name, r in rows.items()
+    ]
+    return f"**{weights}**\n\n" + table(head, lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("weights", type=Path, nargs="*", default=[REPO / "artifacts" / "model.safetensors"])
+    p.add_argument("--photos", type=int, default=300, help="photos per condition (default: 300, the issue's set)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the digits and the photos (default: 1)")
+    args = p.parse_args(argv)
+    mnist = load_mnist(resolve_root(None))
+    results = {str(w): measure(w, mnist, args.photos, args.seed) for w in args.weights}
+    md = "\n\n".join(markdown(w, rows) for w, rows in results.items())
+    report("photo_conditions", argv, machine(), md, results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
