@@ -26,8 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO)]
 
 from benchmarks.common import machine, report, served_predictor, table  # noqa: E402
-from service.errors import ApiError  # noqa: E402
-from service.preprocess import preprocess  # noqa: E402
+from benchmarks.uploads import answers  # noqa: E402
 from tests.captures import PHOTO, Photo, _photo  # noqa: E402
 from training.data import load_mnist, resolve_root  # noqa: E402
 
@@ -65,19 +64,8 @@ def photos(mnist, how: Photo, n: int, seed: int) -> tuple[list[bytes], np.ndarra
 
 def read(predictor, data: list[bytes], labels: np.ndarray) -> dict[str, np.ndarray]:
     """Per photo: read right, refused (422), flagged uncertain."""
-    pixels, kept, refused = [], [], np.zeros(len(data), bool)
-    for i, upload in enumerate(data):
-        try:
-            pixels.append(preprocess(upload).pixels)
-            kept.append(i)
-        except ApiError as err:
-            assert err.status == 422, err
-            refused[i] = True
-    right, flagged = np.zeros(len(data), bool), np.zeros(len(data), bool)
-    if kept:
-        pred = predictor.predict(np.stack(pixels))
-        right[kept], flagged[kept] = pred.digits == labels[kept], pred.uncertain
-    return {"right": right, "refused": refused, "flagged": flagged}
+    digits, flagged, refused = answers(predictor, data)
+    return {"right": digits == labels, "refused": refused, "flagged": flagged}
 
 
 def measure(weights: Path, mnist, n: int, seed: int) -> dict[str, dict]:

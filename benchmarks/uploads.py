@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -90,28 +89,35 @@ def uploads(mnist, per_kind: int = PER_KIND, seed: int = SEED) -> list[tuple[byt
     return [(data, label, kind, name) for name, items in sets.items() for data, label, kind in items]
 
 
-def measure(weights: Path, items: list[tuple[bytes, int, str, str]]) -> dict[str, dict]:
-    """Per kind: n, correct, refused (422), flagged, correct among the unflagged."""
-    pixels, keep, refused = [], [], defaultdict(int)
-    for i, (data, _, kind, _) in enumerate(items):
+def answers(predictor, uploads: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the service answers each upload, through preprocess and PREDICTOR: the digit (-1 where refused), the
+    uncertain flag and whether it was refused (422), each (N,)."""
+    pixels, kept, refused = [], [], np.zeros(len(uploads), bool)
+    for i, data in enumerate(uploads):
         try:
             pixels.append(preprocess(data).pixels)
-            keep.append(i)
+            kept.append(i)
         except ApiError as err:
             assert err.status == 422, err
-            refused[kind] += 1
-    pred = served_predictor(weights).predict(np.stack(pixels))
+            refused[i] = True
+    digits, unsure = np.full(len(uploads), -1), np.zeros(len(uploads), bool)
+    if kept:
+        pred = predictor.predict(np.stack(pixels))
+        digits[kept], unsure[kept] = pred.digits, pred.uncertain
+    return digits, unsure, refused
+
+
+def measure(weights: Path, items: list[tuple[bytes, int, str, str]]) -> dict[str, dict]:
+    """Per kind: n, correct, refused (422), flagged, correct among the unflagged."""
+    digits, flags, refusals = answers(served_predictor(weights), [data for data, *_ in items])
     rows: dict[str, dict] = {}
-    for i, digit, unsure in zip(keep, pred.digits, pred.uncertain):
-        _, label, kind, name = items[i]
-        r = rows.setdefault(kind, {"set": name, "n": 0, "correct": 0, "flagged": 0, "sure_correct": 0})
-        r["n"] += 1
+    for (_, label, kind, name), digit, unsure, refused in zip(items, digits, flags, refusals):
+        r = rows.setdefault(kind, {"set": name, "n": 0, "correct": 0, "flagged": 0, "sure_correct": 0, "refused": 0})
+        r["n"] += 1  # a 422 counts as a wrong answer
+        r["refused"] += int(refused)
         r["correct"] += int(digit == label)
         r["flagged"] += int(unsure)
         r["sure_correct"] += int(digit == label and not unsure)
-    for kind, r in rows.items():
-        r["refused"] = refused[kind]
-        r["n"] += refused[kind]  # a 422 counts as a wrong answer
     return rows
 
 
