@@ -6,12 +6,14 @@ overhead per operation is a fraction of torch's; training passes float64 copies 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 
 from model.products import product
 
 FORMAT = "digits-feature-stats/1"
+SOLID = 0.95  # a pixel this dark (1 = full ink) is solid ink
 
 
 def threshold_at(scores: torch.Tensor, percentile: float) -> torch.Tensor:
@@ -72,3 +74,17 @@ class Subspaces:
 def subspace_residual(x: np.ndarray, means: np.ndarray, bases: np.ndarray) -> np.ndarray:
     """Squared distance of each row of x (N, 784) from the nearest class's subspace: ‖d‖² − ‖Vᵀd‖², d = x − mean."""
     return Subspaces(means, bases).residual(x)
+
+
+def solid_core(x: np.ndarray) -> np.ndarray:
+    """The half-width of each image's thickest solid ink (N,): the largest distance, in pixels, from a pixel of solid
+    ink (≥ SOLID) to the nearest one that is not, beyond the image's edge included; x (N, 784) in [0, 1]. A pen's
+    stroke, even a marker's, has a thin solid core; a filled shape (a silhouette, a blot) a broad one.
+    cv2.distanceTransform with its 5×5 mask: within 2 % of the exact Euclidean distance (exact along rows and
+    columns), a quarter of the exact transform's 8 µs on one image. All the images in one call: each framed by one
+    pixel of background, stacked into one tall image, so that no distance crosses from one into the next."""
+    n = len(x)
+    solid = np.zeros((n, 30, 30), np.uint8)
+    solid[:, 1:29, 1:29] = x.reshape(n, 28, 28) >= SOLID
+    distance = cv2.distanceTransform(solid.reshape(n * 30, 30), cv2.DIST_L2, 5)
+    return distance.reshape(n, 900).max(axis=1)  # (N,) float32

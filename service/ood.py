@@ -1,8 +1,9 @@
 """OodChecks: is an input unlike the digits the model was trained on? Scored from feature_stats.safetensors.
 
 training/feature_stats.py writes the file beside the weights: a Mahalanobis check on the last hidden layer
-(Lee et al., 2018) and a pixel check (distance from the nearest digit's PCA subspace), each with a threshold
-taken at a high percentile of the validation images' scores.
+(Lee et al., 2018), a pixel check (distance from the nearest digit's PCA subspace) and a solid-ink check (the
+thickest solid ink's half-width), each with a threshold taken at a high percentile of the validation images'
+scores. Files written before the solid-ink check hold no statistics for it: the other two checks apply.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from safetensors import SafetensorError, safe_open
 
 from model import INPUT_SIZE, MLP, NUM_CLASSES
 from model.files import FEATURE_STATS, beside
-from model.ood import FORMAT, Subspaces, Whitened, threshold_at
+from model.ood import FORMAT, Subspaces, Whitened, solid_core, threshold_at
 from model.products import product
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ TENSORS = (
     "pixel_threshold",
     "pixel_val_scores",
 )
+SOLID_TENSORS = ("solid_threshold", "solid_val_scores")  # absent from files written before the check
 
 
 @dataclass
@@ -59,6 +61,7 @@ class OodChecks:
         self.subspaces = Subspaces(means, bases)
         self.threshold = _threshold(stats, "", percentile)
         self.pixel_threshold = _threshold(stats, "pixel_", percentile)
+        self.solid_threshold = _threshold(stats, "solid_", percentile) if set(SOLID_TENSORS) <= set(stats) else None
 
     @property
     def riders(self) -> dict[int, np.ndarray]:
@@ -67,15 +70,18 @@ class OodChecks:
         return {0: self.subspaces.project, -1: self.whitened.whiten}
 
     def check(self, x: np.ndarray, hidden: np.ndarray) -> list[CheckResult]:
-        """Score pixels x (B, 784) and last-hidden activations (B, n), float32: min over classes for both checks."""
+        """Score pixels x (B, 784) and last-hidden activations (B, n), float32 (the first two: min over classes)."""
         return self.scores(x, {0: product(x, self.subspaces.project), -1: product(hidden, self.whitened.whiten)})
 
     def scores(self, x: np.ndarray, rides: Mapping[int, np.ndarray]) -> list[CheckResult]:
         """check(), from the riders' products (keys as in riders) for pixels x (B, 784)."""
-        return [
+        checks = [
             CheckResult("mahalanobis", self.whitened.distance_whitened(rides[-1]), self.threshold),
             CheckResult("pixel_residual", self.subspaces.residual_projected(x, rides[0]), self.pixel_threshold),
         ]
+        if self.solid_threshold is not None:
+            checks.append(CheckResult("solid_ink", solid_core(x), self.solid_threshold))
+        return checks
 
 
 def _threshold(stats: dict[str, torch.Tensor], prefix: str, percentile: float | None) -> float:
@@ -101,7 +107,10 @@ def load_ood(weights_path: Path, model: MLP, weights_sha256: str, percentile: fl
     if problem:
         log.warning("ignoring %s: %s", path, problem)
         return None
-    return OodChecks(stats, percentile)
+    checks = OodChecks(stats, percentile)
+    if checks.solid_threshold is None:
+        log.info("%s predates the solid-ink check: two checks apply (training again writes all three)", path)
+    return checks
 
 
 def _mismatch(meta: dict[str, str], stats: dict[str, torch.Tensor], weights_sha256: str, model: MLP) -> str | None:

@@ -1,9 +1,11 @@
 """Feature statistics that tell digits from inputs unlike MNIST, computed once after training, kept beside the weights.
 
-Two checks, each with a threshold at a high percentile of the held-out validation images' scores:
+Three checks, each with a threshold at a high percentile of the held-out validation images' scores:
   - Mahalanobis distance on the last hidden layer (Lee et al., 2018): class means μ_c, one shared covariance Σ,
     score min_c (a − μ_c)ᵀ Σ⁻¹ (a − μ_c);
-  - pixel residual: distance of the 784 pixels from the nearest digit class's k-dimensional PCA subspace.
+  - pixel residual: distance of the 784 pixels from the nearest digit class's k-dimensional PCA subspace;
+  - solid ink: the half-width of the thickest solid ink (model.ood.solid_core): a pen's stroke has a thin solid core, a
+    filled shape (a silhouette, a blot) a broad one (docs/experiments.md, eleventh look).
 """
 
 from __future__ import annotations
@@ -17,16 +19,17 @@ from safetensors.torch import save as st_save
 from model.config import NUM_CLASSES
 from model.files import atomic_write_bytes, file_sha256
 from model.mlp import MLP
-from model.ood import FORMAT, nearest_whitened_distance, subspace_residual, threshold_at
+from model.ood import FORMAT, SOLID, nearest_whitened_distance, solid_core, subspace_residual, threshold_at
 
 CLASSES = NUM_CLASSES
 BATCH = 4096
 PIXEL_BATCH = 512  # (b, 10, 784) float64 differences: 32 MB
 RIDGE = 1e-3  # × mean variance, added to Σ's diagonal: dead ReLUs would make Σ singular
 PIXEL_COMPONENTS = 30  # principal components kept per digit class
-# Softmax thresholds already flag 1–6 % of MNIST; these keep the checks' own false flags to ~0.2 % and ~0.5 %.
+# Softmax thresholds already flag 1–6 % of MNIST; these keep the checks' own false flags to ~0.2 %, ~0.5 %, ~0.5 %.
 HIDDEN_PERCENTILE = 99.8
 PIXEL_PERCENTILE = 99.5
+SOLID_PERCENTILE = 99.5
 
 
 @torch.inference_mode()
@@ -80,7 +83,7 @@ def pixel_residual(x: torch.Tensor, means: torch.Tensor, bases: torch.Tensor) ->
 def feature_stats(
     model: MLP, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """Both checks' statistics from the training images, thresholds from the validation images (training if none)."""
+    """The checks' statistics from the training images, thresholds from the validation images (training if none)."""
     train_y, calib = train_y.cpu(), val_x if len(val_x) else train_x
     a = last_hidden(model, train_x)  # (N, n)
     means = class_means(a, train_y)
@@ -88,6 +91,7 @@ def feature_stats(
     hidden_val = mahalanobis(last_hidden(model, calib), means, precision).sort().values  # (V,)
     pixel_means, bases = class_subspaces(train_x.cpu(), train_y)
     pixel_val = pixel_residual(calib, pixel_means, bases).sort().values  # (V,)
+    solid_val = torch.from_numpy(solid_core(calib.float().cpu().numpy())).sort().values  # (V,)
     stats = {
         "means": means,
         "precision": precision,
@@ -99,6 +103,9 @@ def feature_stats(
         "pixel_val_scores": pixel_val,
         "pixel_threshold": threshold_at(pixel_val, PIXEL_PERCENTILE),
         "pixel_percentile": torch.tensor(PIXEL_PERCENTILE),
+        "solid_val_scores": solid_val,
+        "solid_threshold": threshold_at(solid_val, SOLID_PERCENTILE),
+        "solid_percentile": torch.tensor(SOLID_PERCENTILE),
     }
     return {k: v.float().contiguous() for k, v in stats.items()}
 
@@ -114,6 +121,7 @@ def save_feature_stats(
         "weights_sha256": file_sha256(weights_path),
         "ridge": str(RIDGE),
         "pixel_components": str(stats["pixel_components"].shape[-1]),
+        "solid": str(SOLID),
         "calibrated_on": f"{'validation' if len(val_x) else 'training'} images ({len(stats['val_scores'])})",
     }
     atomic_write_bytes(path, st_save(stats, metadata=meta))
