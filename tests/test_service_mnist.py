@@ -60,7 +60,8 @@ def test_mnist_test_digits_are_mostly_not_uncertain(trained_app, test_images):
     ("make", "floor"),
     [
         (not_digit_drawings, 0.55),  # letters, shapes, "10", "42", scribbles: the test model flags ~90 %
-        (not_digit_silhouettes, 0.70),  # 16 animals × 3: the test model and the default's seeds flag 81-85 %
+        (not_digit_silhouettes, 0.85),  # 16 animals × 3: the test model flags 45, the default 46 (41 and 41 before
+        # the solid-ink check, which alone flags 23 of them whatever the network: tests/test_feature_stats.py)
     ],
 )
 def test_non_digits_are_mostly_uncertain(trained_app, make, floor):
