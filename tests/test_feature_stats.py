@@ -78,6 +78,7 @@ def test_solid_core_is_the_half_width_of_the_thickest_solid_ink():
     np.testing.assert_allclose(solid_core(x.reshape(6, -1)), _numpy_solid(x), rtol=0.02)  # the 5×5 mask's bound
     # one image at a time gives what the batch gives: no distance crosses from one image into the next
     np.testing.assert_allclose([solid_core(i.reshape(1, -1))[0] for i in x], solid_core(x.reshape(6, -1)))
+    assert solid_core(np.zeros((0, 784), np.float32)).shape == (0,)
 
 
 def test_stats_match_an_independent_numpy_computation(tiny_model, images):
