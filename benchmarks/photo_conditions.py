@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO)]
 
 from benchmarks.common import machine, report, served_predictor, table  # noqa: E402
-from benchmarks.uploads import answers  # noqa: E402
+from benchmarks.uploads import answers, pct  # noqa: E402
 from tests.captures import PHOTO, Photo, _photo  # noqa: E402
 from training.data import load_mnist, resolve_root  # noqa: E402
 
@@ -70,8 +70,8 @@ def read(predictor, data: list[bytes], labels: np.ndarray) -> dict[str, np.ndarr
 
 def measure(weights: Path, mnist, n: int, seed: int) -> dict[str, dict]:
     predictor = served_predictor(weights)
-    answers = {name: read(predictor, *photos(mnist, how, n, seed)) for name, how in conditions().items()}
-    made = answers["as made"]["right"]
+    taken = {name: read(predictor, *photos(mnist, how, n, seed)) for name, how in conditions().items()}
+    made = taken["as made"]["right"]
     return {
         name: {
             "n": n,
@@ -82,14 +82,11 @@ def measure(weights: Path, mnist, n: int, seed: int) -> dict[str, dict]:
             "lost": int((made & ~a["right"]).sum()),
             "won": int((~made & a["right"]).sum()),
         }
-        for name, a in answers.items()
+        for name, a in taken.items()
     }
 
 
 def markdown(weights: str, rows: dict[str, dict]) -> str:
-    def pct(a: int, b: int) -> str:
-        return f"{100 * a / b:.1f} %" if b else "–"
-
     head = ("photos taken with", "correct", "422", "flagged uncertain", "correct when not flagged", "lost", "won")
     lines = [
         (

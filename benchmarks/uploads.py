@@ -121,7 +121,8 @@ def measure(weights: Path, items: list[tuple[bytes, int, str, str]]) -> dict[str
     return rows
 
 
-def _pct(a: int, b: int) -> str:
+def pct(a: int, b: int) -> str:
+    """a of b as a percentage with one decimal, '–' of none."""
     return f"{100 * a / b:.1f} %" if b else "–"
 
 
@@ -131,10 +132,10 @@ def markdown(weights: Path, rows: dict[str, dict]) -> str:
             k,
             r["set"],
             r["n"],
-            _pct(r["correct"], r["n"]),
+            pct(r["correct"], r["n"]),
             r["refused"],
-            _pct(r["flagged"], r["n"]),
-            _pct(r["sure_correct"], r["n"] - r["refused"] - r["flagged"]),
+            pct(r["flagged"], r["n"]),
+            pct(r["sure_correct"], r["n"] - r["refused"] - r["flagged"]),
         )  # fmt: skip
         for k, r in rows.items()
     ]
