@@ -9,7 +9,8 @@ Here each photo (a MNIST *test* digit on plain, ruled or squared paper in turn, 
 as made and once per condition with that condition held at its hardest end (tests.captures.Photo) and every other
 draw the same: photo i has its own generator, seeded (seed, i), and a held range still takes its draw. So a
 condition's row differs from the first only by that condition, and `lost` / `won` count the photos read right as
-made and wrong with it held, and the reverse. The last row holds all of them at once. Every photo goes through
+made and wrong with it held, and the reverse. The pencil row writes the same photos in graphite instead of ink;
+the last two rows hold all of them at once, in ink and in pencil. Every photo goes through
 service.preprocess and the service's Predictor, as /api/predict answers it; a 422 counts as a wrong answer.
 """
 
@@ -27,7 +28,7 @@ sys.path[:0] = [str(REPO)]
 
 from benchmarks.common import machine, report, served_predictor, table  # noqa: E402
 from benchmarks.uploads import answers, pct  # noqa: E402
-from tests.captures import PHOTO, Photo, _photo  # noqa: E402
+from tests.captures import PENCILS, PHOTO, Photo, _photo  # noqa: E402
 from training.data import load_mnist, resolve_root  # noqa: E402
 
 HARDEST = {
@@ -42,6 +43,7 @@ HARDEST = {
     "JPEG quality 60": {"quality": (60, 60)},
     "largest frame (1280×960)": {"frame": (1280, 960)},
     "a shadow at the border": {"shadow": True},
+    "pencil (graphite, HB to 2H)": {"pens": PENCILS},
 }
 PAPERS = ("plain", "ruled", "squared")
 
@@ -50,7 +52,8 @@ def conditions() -> dict[str, Photo]:
     """Name → how the photos are taken: as made, each condition at its hardest alone, then all of them at once."""
     out = {"as made": PHOTO} | {name: replace(PHOTO, **held) for name, held in HARDEST.items()}
     hardest = {k: v for held in HARDEST.values() for k, v in held.items()} | {"pen": (0.03, 0.03)}  # the thin pen
-    out["all of them at once"] = replace(PHOTO, **hardest)
+    out["all of them at once"] = replace(PHOTO, **hardest | {"pens": PHOTO.pens})  # in ink, as before the pencil
+    out["all of them at once, in pencil"] = replace(PHOTO, **hardest)
     return out
 
 

@@ -8,7 +8,10 @@ guarantees, on a grayscale image (H, W) in [0, 1]:
   closing that erases the ink, varies along the border by more than UNEVEN), and if so the ink as
   1 − image / background, so a gradient or a shadow is not ink and faint ink in a dark corner is not lost;
 - ``pick_digit``: connected components of the ink (hysteresis: faint stretches joined to strong ink), without
-  specks and far-away components, and in a photo without what touches the frame (shadows, the ends of lines).
+  specks and far-away components, and in a photo without what touches the frame (shadows, the ends of lines); a
+  piece that lies within RIM of a side of the frame (the page's edge, a shadow's, and their crumbs) or spans less
+  than CRUMB of its short side (noise, dust) is never the digit, so a blank page whose only ink is such has no
+  digit at all (preprocess answers 422).
 OpenCV does the image work (morphology, connected components); what it costs per request, and why OpenCV rather
 than scikit-image, is in docs/serving.md.
 """
@@ -29,6 +32,8 @@ CLOSING = 1 / 10
 UNEVEN = 0.06  # the closed paper varying along the border by more than this share of its level: a photograph
 MIN_PAGE_SIDE = 96  # smaller images are canvases or scans, never photographs of a page
 SPECK = 0.015  # components smaller than this share of the largest are specks
+RIM = 0.06  # in a photo, a piece of ink wholly within this share of the frame from one side is the page's edge
+CRUMB = 0.015  # … and one whose box spans less than this share of the short side is a crumb (a 20-px digit: 2 %)
 NEAR = 0.75  # pieces of the digit lie within this share of the main component's size from its box (a 5's loose bar)
 
 
@@ -63,6 +68,8 @@ def pick_digit(ink: np.ndarray, low: float, high: float, photo: bool) -> tuple[n
     count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
     strong = np.zeros(count, bool)
     strong[labels[ink > high]] = True
+    if photo:
+        strong &= ~_rim_or_crumb(stats, ink.shape)
     labels = labels * strong[labels]
     area = np.where(strong[1:], stats[1:, cv2.CC_STAT_AREA], 0).astype(float)  # (n,) component 0 is the background
     if strong[1:].sum() <= 1:
@@ -79,3 +86,13 @@ def pick_digit(ink: np.ndarray, low: float, high: float, photo: bool) -> tuple[n
     keep = near & (area > 0) & (area >= SPECK * area[main]) & ~edge
     keep[main] = True
     return np.concatenate([[False], keep])[labels], int(keep.sum())
+
+
+def _rim_or_crumb(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Which components (cv2's stats, (n, 5)) lie wholly within RIM of one side of the frame, or span less than
+    CRUMB of its short side."""
+    x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    x1, y1 = x0 + stats[:, cv2.CC_STAT_WIDTH], y0 + stats[:, cv2.CC_STAT_HEIGHT]
+    h, w = shape
+    rim = (x1 <= RIM * w) | (x0 >= (1 - RIM) * w) | (y1 <= RIM * h) | (y0 >= (1 - RIM) * h)
+    return rim | (np.maximum(x1 - x0, y1 - y0) < CRUMB * min(h, w))

@@ -12,6 +12,10 @@ those lines are too (a line cut by a thick stroke). What this module guarantees,
   edges included) while a stroke crossing it or lying along it keeps what is darker than the print: a digit is not
   cut where it crosses a line, and a stroke along a line does not carry the rest of the line with it;
 - fewer than MIN_LINES long lines (plain paper, a lone straight stroke) change nothing;
+- ``written`` tells writing from what a blank page leaves once its lines are out (their blurred edges, specks of
+  noise): ink ABOVE_LINES times as dark as the lines somewhere, or one connected piece darker than TRACE of a line
+  and at least PIECE_AREA pixels per pixel of the frame's short side: a pencil is often no darker than the print,
+  but its stroke is long;
 - the cost is a few separable openings and one labelling per axis on 8-bit ink: ~5 ms on a 640×480 image, where
   the probabilistic Hough transform that found the lines before took ~20 ms and missed some.
 """
@@ -34,6 +38,9 @@ CAP = 1.5  # at most this many times the line's typical ink is taken out of any 
 MIN_LINES = 3  # ruled and squared paper have many lines; one straight stroke is not paper
 PIECE = 0.05  # a shorter piece (a line cut by the digit, or fading) counts if it is as dark as the long lines …
 LIKE = 0.35  # … within this share of their typical ink
+ABOVE_LINES = 2.0  # what is left is writing if somewhere this many times as dark as the lines' typical ink …
+TRACE = 0.5  # … or, in one connected piece darker than this share of their ink (above the noise floor), …
+PIECE_AREA = 0.4  # … at least this many pixels per pixel of the frame's short side (blank pages: 95 % under 0.5)
 AXES = ((RUN, 1), (1, RUN))  # cv2 kernel sizes (width, height): along rows, along columns
 
 
@@ -70,6 +77,15 @@ def remove_lines(ink: np.ndarray, floor: float, peak: float) -> Cleaned:
     paper = np.maximum(*(_subtract(t, line) for t, line in zip(found, long)))
     level = float(np.median(np.concatenate([t.level[line] for t, line in zip(found, long)])))
     return Cleaned(np.maximum(ink - paper, 0), count, level)
+
+
+def written(cleaned: Cleaned, floor: float) -> bool:
+    """Is there writing left on lined paper (cleaned.lines > 0) once its lines are out, above the noise floor?"""
+    if float(cleaned.ink.max()) - floor >= ABOVE_LINES * cleaned.level:
+        return True  # a pen: far darker than the print
+    trace = (cleaned.ink > floor + TRACE * cleaned.level).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(trace, 8, cv2.CV_32S, cv2.CCL_GRANA)
+    return count > 1 and int(stats[1:, cv2.CC_STAT_AREA].max()) >= PIECE_AREA * min(trace.shape)
 
 
 def _thin(grey: np.ndarray, threshold: float, ceiling: float, size: tuple[int, int]) -> Thin:

@@ -23,8 +23,8 @@ mode="auto" (the default), step by step:
     Less than MIN_CONTRAST between peak and noise floor is 422 ``no_ink`` (blank, uniform and 1×1 images).
  7. Paper lines (service/paper_lines.py): three or more thin, light, near-horizontal or near-vertical lines across
     the frame (ruled or squared paper) have their own ink subtracted, so a stroke crossing or following a line
-    keeps what is darker than the print; when nothing is left at twice the lines' ink, 422 ``no_ink`` (blank
-    lined paper).
+    keeps what is darker than the print; when what is left is not writing (paper_lines.written: nothing twice as
+    dark as the lines, and no long connected trace of ink, as a pencil leaves), 422 ``no_ink`` (blank lined paper).
  8. The digit: connected components of the ink above FAINT_THRESHOLD that reach INK_THRESHOLD somewhere; specks
     (under 1.5 % of the strongest component) and components far from it are left out, and in photographs so is
     whatever touches the frame (shadows, the ends of lines). Everything else in the image is blanked. The crop is
@@ -75,7 +75,6 @@ WORK_SIDE = 1024  # larger images are reduced to at most this side before any fl
 INK_THRESHOLD = 0.3  # levelled value that counts as ink for the bounding box
 FAINT_THRESHOLD = 0.15  # … and, joined to such ink, as part of the digit
 MIN_CONTRAST = 0.08  # ink peak above the noise floor, in full-scale units, below which there is no ink
-ABOVE_LINES = 2.0  # on lined paper, what is left must be this many times as dark as the lines' typical ink
 STATS_PIXELS = 30_000  # a photo's polarity and noise are judged on a regular grid of at least this many pixels
 NOISE_K = 3.0  # noise floor = NOISE_K · σ of the border
 BORDER = np.flatnonzero(np.pad(np.zeros((INPUT_SIDE - 2,) * 2, bool), 1, constant_values=True))  # the 108
@@ -244,13 +243,13 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
 
 
 def _without_lines(ink: Ink) -> tuple[np.ndarray, float, int]:
-    """The ink without paper lines, its peak, and how many lines were taken out; 422 when nothing is left that is
-    clearly darker than the lines were (a blank page of ruled or squared paper leaves the lines' blurred edges)."""
+    """The ink without paper lines, its peak, and how many lines were taken out; 422 when what is left is not
+    writing (a blank page of ruled or squared paper leaves the lines' blurred edges: paper_lines.written)."""
     cleaned = paper_lines.remove_lines(ink.pixels, ink.floor, ink.peak)
     if not cleaned.lines:
         return ink.pixels, ink.peak, 0
     peak = float(cleaned.ink.max())
-    if peak - ink.floor < max(MIN_CONTRAST, ABOVE_LINES * cleaned.level):
+    if peak - ink.floor < MIN_CONTRAST or not paper_lines.written(cleaned, ink.floor):
         raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
     return cleaned.ink, peak, cleaned.lines
 

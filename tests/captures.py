@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter
 Rng = np.random.Generator
 FRAMES = ((640, 480), (960, 720), (1280, 960), (480, 640), (720, 960), (960, 1280))  # (width, height)
 PENS = ((25, 25, 30), (20, 30, 110), (35, 35, 60))  # black, blue and dark ballpoint ink (RGB)
+PENCILS = ((115, 115, 120), (140, 140, 145), (165, 165, 170))  # graphite, HB to 2H: often no darker than the print
 
 
 def _encode(img: Image.Image, fmt: str, **options) -> bytes:
@@ -87,6 +88,7 @@ class Photo:
     quality: tuple[int, int] = (60, 88)  # JPEG quality, both ends included
     frame: tuple[int, int] | None = None  # (width, height); None: one of FRAMES
     shadow: bool | None = None  # a shadow at the border; None: on 30 % of photos
+    pens: tuple[tuple[int, int, int], ...] = PENS  # the ink's colours (RGB), one drawn per photo
 
 
 PHOTO = Photo()
@@ -124,7 +126,7 @@ def _write(page: Image.Image, digit: np.ndarray, rng: Rng, how: Photo) -> None:
     ink = _stroke(digit, side, float(rng.uniform(*how.pen)))
     angle = float(rng.uniform(*how.turn))
     alpha = Image.fromarray(np.round(ink * 255 * rng.uniform(0.85, 1.0)).astype(np.uint8)).rotate(angle, Image.BICUBIC)
-    pen = tuple(int(v) for v in PENS[int(rng.integers(len(PENS)))])
+    pen = tuple(int(v) for v in how.pens[int(rng.integers(len(how.pens)))])
     lo, hi = (
         (int(0.08 * width), int(0.08 * height)),
         (width - side - int(0.08 * width), height - side - int(0.08 * height)),
@@ -212,6 +214,15 @@ def photo_small(digit: np.ndarray, rng: Rng) -> bytes:
     return _photo(digit, rng, lines, SMALL)
 
 
+PENCIL = replace(PHOTO, pens=PENCILS)
+
+
+def photo_pencil(digit: np.ndarray, rng: Rng) -> bytes:
+    """Written in pencil on any paper: grey graphite, on ruled or squared paper about as dark as the lines."""
+    lines = ("plain", "ruled", "squared")[int(rng.integers(3))]
+    return _photo(digit, rng, lines, PENCIL)
+
+
 # ---------- low-resolution scans ----------
 
 
@@ -276,21 +287,28 @@ def pen_thick(digit: np.ndarray, rng: Rng) -> bytes:
     return _pen(digit, rng, float(rng.uniform(0.18, 0.25)))
 
 
-KINDS = {
+FIRST = {
     f.__name__: f
     for f in (photo_plain, photo_ruled, photo_squared, photo_small, scan_8, scan_12, scan_16, pen_thin, pen_thick)
-}
+}  # the set as first made and measured
+ADDED = {f.__name__: f for f in (photo_pencil,)}  # kinds added since: each draws with its own generator
+KINDS = FIRST | ADDED
 GROUPS = {kind: kind.split("_")[0] for kind in KINDS}  # photo, scan or pen
 
 
 def build_capture_set(images, labels, per_kind: int = 30, seed: int = 0) -> list[tuple[bytes, int, str]]:
-    """(file bytes, label, kind): per_kind different MNIST test digits for each kind, drawn with one seed."""
-    rng = np.random.default_rng(seed)
+    """(file bytes, label, kind): per_kind different MNIST test digits for each kind, drawn with one seed. The first
+    kinds share one generator; each added kind has its own, seeded (seed, its place), so adding one leaves the
+    uploads of the others byte for byte as they were (and the figures measured on them comparable)."""
     images, labels = np.asarray(images, np.uint8), np.asarray(labels)
-    picks = rng.choice(len(images), size=per_kind * len(KINDS), replace=False).reshape(len(KINDS), per_kind)
-    return [
-        (make(images[j], rng), int(labels[j]), kind) for (kind, make), row in zip(KINDS.items(), picks) for j in row
-    ]
+    groups = [(np.random.default_rng(seed), FIRST)]
+    groups += [(np.random.default_rng([seed, i]), {kind: make}) for i, (kind, make) in enumerate(ADDED.items(), 1)]
+    out = []
+    for rng, kinds in groups:
+        picks = rng.choice(len(images), size=per_kind * len(kinds), replace=False).reshape(len(kinds), per_kind)
+        for (kind, make), row in zip(kinds.items(), picks):
+            out += [(make(images[j], rng), int(labels[j]), kind) for j in row]
+    return out
 
 
 def main(argv=None) -> int:

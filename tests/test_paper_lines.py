@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from service.paper_lines import MIN_LINES, remove_lines
+from service.paper_lines import MIN_LINES, PIECE_AREA, remove_lines, written
 
 LINE = 0.25  # a light-blue printed line's ink (light taken away)
 PEN = 0.9  # a ballpoint's
@@ -64,3 +64,32 @@ def test_small_images_and_pen_lines_are_left_alone():
     assert remove_lines(small, floor=0.02, peak=LINE).ink is small  # a canvas or a scan, not a page
     pen = ruled() * (PEN / LINE)  # as dark as a pen: strokes, not print (a drawing of lines)
     assert remove_lines(pen, floor=0.02, peak=PEN).lines == 0
+
+
+# ---------- what is left: writing, or a blank page's crumbs ----------
+
+PENCIL = 1.2 * LINE  # graphite, hardly darker than the print: under ABOVE_LINES (2) times the lines' ink
+
+
+def test_a_blank_page_leaves_no_writing():
+    assert not written(remove_lines(ruled(), floor=0.02, peak=LINE), floor=0.02)
+
+
+@pytest.mark.parametrize("length, expected", [(23, False), (25, True)])
+def test_a_pencil_stroke_as_light_as_the_print_is_writing_when_it_is_long_enough(length, expected):
+    ink = ruled()  # 240 × 320: PIECE_AREA × 240 = 96 pixels make a piece of writing
+    ink[65 : 65 + length, 100:104] = PENCIL  # a 4-px upright stroke between the lines at y = 60 and y = 100
+    got = remove_lines(ink, floor=0.02, peak=PENCIL)
+    assert got.lines == 6 and got.ink.max() == pytest.approx(PENCIL, abs=Q)  # untouched, and no darker than 2×
+    assert 4 * 23 < PIECE_AREA * 240 < 4 * 25
+    assert written(got, floor=0.02) is expected
+
+
+def test_crumbs_of_pencil_are_not_writing():
+    ink = ruled()
+    for y, x in np.random.default_rng(0).integers([5, 5], [235, 315], (30, 2)):
+        ink[y : y + 3, x : x + 3] = PENCIL  # 30 specks of 9 pixels: 270 in all, none of them 120
+    got = remove_lines(ink, floor=0.02, peak=PENCIL)
+    assert not written(got, floor=0.02)
+    ink[200:203, 40:100] = 2 * LINE + 0.01  # one short pen's stroke, twice as dark as the print: writing
+    assert written(remove_lines(ink, floor=0.02, peak=2 * LINE + 0.01), floor=0.02)

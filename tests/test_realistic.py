@@ -87,6 +87,7 @@ FLOORS = {
     "scan_16": 0.8,
     "pen_thin": 0.85,
     "pen_thick": 0.85,
+    "photo_pencil": 0.85,
 }
 
 
