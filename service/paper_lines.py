@@ -61,27 +61,29 @@ class Cleaned(NamedTuple):
     ink: np.ndarray  # (H, W) ≥ 0
     lines: int
     level: float  # the lines' typical ink (0 when none): what a pen's stroke must exceed to be seen at all
+    peak: float  # the ink's largest value (the peak given, when no lines were found)
 
 
 def remove_lines(ink: np.ndarray, floor: float, peak: float) -> Cleaned:
     """Take the page's printed lines out of the ink (H, W)."""
     if min(ink.shape) < MIN_PAGE_SIDE:
-        return Cleaned(ink, 0, 0.0)
+        return Cleaned(ink, 0, 0.0, peak)
     grey = cv2.convertScaleAbs(ink, alpha=255)  # (H, W) uint8: OpenCV's morphology is several times faster on it
     print_max = max(PRINT * peak, PRINT_INK)
     found = [_thin(grey, max(floor, 0.05 * peak), print_max, size) for size in AXES]
     long = [(t.extent >= LINE_SPAN) & (t.level > 0) & (t.level <= print_max) for t in found]
     count = int(sum(line.sum() for line in long))
     if count < MIN_LINES:
-        return Cleaned(ink, 0, 0.0)
+        return Cleaned(ink, 0, 0.0, peak)
     paper = np.maximum(*(_subtract(t, line) for t, line in zip(found, long)))
     level = float(np.median(np.concatenate([t.level[line] for t, line in zip(found, long)])))
-    return Cleaned(np.maximum(ink - paper, 0), count, level)
+    cleaned = np.maximum(ink - paper, 0)
+    return Cleaned(cleaned, count, level, float(cleaned.max()))
 
 
 def written(cleaned: Cleaned, floor: float) -> bool:
     """Is there writing left on lined paper (cleaned.lines > 0) once its lines are out, above the noise floor?"""
-    if float(cleaned.ink.max()) - floor >= ABOVE_LINES * cleaned.level:
+    if cleaned.peak - floor >= ABOVE_LINES * cleaned.level:
         return True  # a pen: far darker than the print
     trace = (cleaned.ink > floor + TRACE * cleaned.level).astype(np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(trace, 8, cv2.CV_32S, cv2.CCL_GRANA)

@@ -27,9 +27,10 @@ mode="auto" (the default), step by step:
     dark as the lines, and no long connected trace of ink, as a pencil leaves), 422 ``no_ink`` (blank lined paper).
  8. The digit: connected components of the ink above FAINT_THRESHOLD that reach INK_THRESHOLD somewhere; specks
     (under 1.5 % of the strongest component) and components far from it are left out, and in photographs so is
-    whatever touches the frame (shadows, the ends of lines). Everything else in the image is blanked. The crop is
-    the digit's bounding box above INK_THRESHOLD with a margin of 2 output pixels, so faint anti-aliased edges
-    survive.
+    whatever touches the frame (shadows, the ends of lines), and a piece lying near one side of the frame or too
+    small to be a digit is never one (paper.RIM, paper.CRUMB: a blank page's crumbs). Everything else in the image
+    is blanked. The crop is the digit's bounding box above INK_THRESHOLD with a margin of 2 output pixels, so faint
+    anti-aliased edges survive.
  9. Longest side scaled to 20 px, aspect ratio kept, anti-aliased (bilinear), peak re-stretched to 1.
 10. Pasted into 28×28 with its centre of mass on pixel (14, 14) (integer shift, clipped at the edges).
 
@@ -248,10 +249,9 @@ def _without_lines(ink: Ink) -> tuple[np.ndarray, float, int]:
     cleaned = paper_lines.remove_lines(ink.pixels, ink.floor, ink.peak)
     if not cleaned.lines:
         return ink.pixels, ink.peak, 0
-    peak = float(cleaned.ink.max())
-    if peak - ink.floor < MIN_CONTRAST or not paper_lines.written(cleaned, ink.floor):
+    if cleaned.peak - ink.floor < MIN_CONTRAST or not paper_lines.written(cleaned, ink.floor):
         raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
-    return cleaned.ink, peak, cleaned.lines
+    return cleaned.ink, cleaned.peak, cleaned.lines
 
 
 def _grow(mask: np.ndarray, m: int) -> np.ndarray:

@@ -3,11 +3,11 @@
 python -m tests.captures OUT_DIR [--per-kind 30] [--seed 0]   # writes OUT_DIR/0000_photo_ruled_7.jpg, …
 
 The realistic set (tests/realistic.py) re-draws digits the way canvases and clean files arrive; this one makes the
-uploads that are hard to read: a digit written on plain, ruled or squared paper and photographed (light falling off
-by 15-40 %, sensor noise, a few degrees of rotation and perspective, JPEG quality 60-88, the digit a quarter to half
-of the frame's short side anywhere in a 480-1280 px frame, sometimes a shadow at the border), scans captured at
-8×8 (17 grey levels, as in the UCI optdigits set), 12×12 or 16×16 and scaled up to 64×64, and pens far thinner or
-thicker than MNIST's strokes. Every image comes from a MNIST *test* digit and a seeded generator.
+uploads that are hard to read: a digit written on plain, ruled or squared paper (in ink, or in pencil) and photographed
+(light falling off by 15-40 %, sensor noise, a few degrees of rotation and perspective, JPEG quality 60-88, the digit a
+quarter to half of the frame's short side anywhere in a 480-1280 px frame, sometimes a shadow at the border), scans
+captured at 8×8 (17 grey levels, as in the UCI optdigits set), 12×12 or 16×16 and scaled up to 64×64, and pens far
+thinner or thicker than MNIST's strokes. Every image comes from a MNIST *test* digit and a seeded generator.
 """
 
 from __future__ import annotations
