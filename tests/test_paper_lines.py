@@ -88,7 +88,7 @@ def test_a_pencil_stroke_as_light_as_the_print_is_writing_when_it_is_long_enough
 def test_crumbs_of_pencil_are_not_writing():
     ink = ruled()
     for y, x in np.random.default_rng(0).integers([5, 5], [235, 315], (30, 2)):
-        ink[y : y + 3, x : x + 3] = PENCIL  # 30 specks of 9 pixels: 270 in all, none of them 120
+        ink[y : y + 3, x : x + 3] = PENCIL  # 30 specks of 9 pixels: 270 in all, none of them 96
     got = remove_lines(ink, floor=0.02, peak=PENCIL)
     assert not written(got, floor=0.02)
     ink[200:203, 40:100] = 2 * LINE + 0.01  # one short pen's stroke, twice as dark as the print: writing
