@@ -12,6 +12,10 @@ condition's row differs from the first only by that condition, and `lost` / `won
 made and wrong with it held, and the reverse. The pencil row writes the same photos in graphite instead of ink;
 the last two rows hold all of them at once, in ink and in pencil. Every photo goes through
 service.preprocess and the service's Predictor, as /api/predict answers it; a 422 counts as a wrong answer.
+
+A second table takes blank pages (--blanks of them, no digit written, plain, ruled and squared in turn, page i's
+generator seeded (seed, 1, i)) as made and with every condition at its hardest, and counts those answered with a
+digit where the service should say 422: what the preprocessing takes for writing on a page that has none.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ HARDEST = {
     "pencil (graphite, HB to 2H)": {"pens": PENCILS},
 }
 PAPERS = ("plain", "ruled", "squared")
+BLANK_CONDITIONS = ("as made", "all of them at once")  # a blank page has no pen: ink and pencil alike
 
 
 def conditions() -> dict[str, Photo]:
@@ -65,15 +70,36 @@ def photos(mnist, how: Photo, n: int, seed: int) -> tuple[list[bytes], np.ndarra
     return data, y[picks]
 
 
+def blank_pages(how: Photo, n: int, seed: int) -> tuple[list[bytes], list[str]]:
+    """n photos of blank pages taken HOW, paper by paper in turn, and their papers."""
+    empty = np.zeros((28, 28), np.uint8)
+    papers = [PAPERS[i % 3] for i in range(n)]
+    return [_photo(empty, np.random.default_rng([seed, 1, i]), paper, how) for i, paper in enumerate(papers)], papers
+
+
+def answered(predictor, how: Photo, n: int, seed: int) -> dict[str, list[int]]:
+    """Per paper, [answered with a digit (not 422), taken] of n blank pages taken HOW."""
+    data, papers = blank_pages(how, n, seed)
+    _, _, refused = answers(predictor, data)
+    got = {paper: [0, 0] for paper in PAPERS}
+    for paper, no in zip(papers, refused.tolist()):
+        got[paper][0] += not no
+        got[paper][1] += 1
+    return got
+
+
 def read(predictor, data: list[bytes], labels: np.ndarray) -> dict[str, np.ndarray]:
     """Per photo: read right, refused (422), flagged uncertain."""
     digits, flagged, refused = answers(predictor, data)
     return {"right": digits == labels, "refused": refused, "flagged": flagged}
 
 
-def measure(weights: Path, mnist, n: int, seed: int) -> dict[str, dict]:
+def measure(weights: Path, mnist, n: int, seed: int, blanks: int) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Per condition, the photos' counts; per condition of the blank pages, those answered per paper."""
     predictor = served_predictor(weights)
-    taken = {name: read(predictor, *photos(mnist, how, n, seed)) for name, how in conditions().items()}
+    ways = conditions()
+    blank = {name: answered(predictor, ways[name], blanks, seed) for name in BLANK_CONDITIONS} if blanks else {}
+    taken = {name: read(predictor, *photos(mnist, how, n, seed)) for name, how in ways.items()}
     made = taken["as made"]["right"]
     return {
         name: {
@@ -86,10 +112,10 @@ def measure(weights: Path, mnist, n: int, seed: int) -> dict[str, dict]:
             "won": int((~made & a["right"]).sum()),
         }
         for name, a in taken.items()
-    }
+    }, blank
 
 
-def markdown(weights: str, rows: dict[str, dict]) -> str:
+def markdown(weights: str, rows: dict[str, dict], blank: dict[str, dict], blanks: int) -> str:
     head = ("photos taken with", "correct", "422", "flagged uncertain", "correct when not flagged", "lost", "won")
     lines = [
         (
@@ -103,7 +129,15 @@ def markdown(weights: str, rows: dict[str, dict]) -> str:
         )
         for name, r in rows.items()
     ]
-    return f"**{weights}**\n\n" + table(head, lines)
+    out = f"**{weights}**\n\n" + table(head, lines)
+    if blank:
+        cells = [
+            (name, *(f"{a} of {n}" for a, n in got.values()), f"{sum(a for a, _ in got.values())} of {blanks}")
+            for name, got in blank.items()
+        ]
+        out += "\n\nBlank pages answered with a digit (the service should say 422):\n\n"
+        out += table(("blank pages taken with", *PAPERS, "all"), cells)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,11 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("weights", type=Path, nargs="*", default=[REPO / "artifacts" / "model.safetensors"])
     p.add_argument("--photos", type=int, default=300, help="photos per condition (default: 300, the issue's set)")
     p.add_argument("--seed", type=int, default=1, help="seed of the digits and the photos (default: 1)")
+    p.add_argument("--blanks", type=int, default=600, help="blank pages per condition (default: 600; 0: none)")
     args = p.parse_args(argv)
     mnist = load_mnist(resolve_root(None))
-    results = {str(w): measure(w, mnist, args.photos, args.seed) for w in args.weights}
-    md = "\n\n".join(markdown(w, rows) for w, rows in results.items())
-    report("photo_conditions", argv, machine(), md, results)
+    results = {str(w): measure(w, mnist, args.photos, args.seed, args.blanks) for w in args.weights}
+    md = "\n\n".join(markdown(w, rows, blank, args.blanks) for w, (rows, blank) in results.items())
+    report("photo_conditions", argv, machine(), md, {w: {"photos": r, "blank": b} for w, (r, b) in results.items()})
     return 0
 
 

@@ -103,7 +103,7 @@ def opencv_steps(ink: np.ndarray, page: np.ndarray):
         small = cv2.resize(page, (w // f, h // f), interpolation=cv2.INTER_AREA) if f > 1 else page
         cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
         for size in AXES:
-            paper_lines._thin(grey, 0.05, paper_lines.PRINT_INK, size)
+            paper_lines._thin(grey, paper_lines.FAINT * 0.05, 0.05, paper_lines.PRINT_INK, size)
         mask = (ink > 0.1).astype(np.uint8)
         cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
 

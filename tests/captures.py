@@ -62,6 +62,8 @@ def _stroke(digit: np.ndarray, side: int, width: float) -> np.ndarray:
     as with a real pen, and its edge is anti-aliased over one pixel."""
     big = np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)) > 127
     centre = _skeleton(big)
+    if not centre.any():  # a blank page (benchmarks/photo_conditions.py): nothing to write
+        return np.zeros((side, side), np.float32)
     dist = cv2.distanceTransform((~centre).astype(np.uint8), cv2.DIST_L2, 5)  # (112, 112) px to the centre line
     dist = cv2.resize(dist, (side, side), interpolation=cv2.INTER_LINEAR) * (side / 112)
     radius = width * side * 20 / 28 / 2

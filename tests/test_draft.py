@@ -59,7 +59,8 @@ def test_draft_gives_the_same_report_and_input(photos):
         got, want = preprocess(data), _whole(data)
         assert got.report == want.report  # original_size, bbox in the upload's pixels, scale, lines, components
         assert got.report["original_size"] == [1280, 960] and got.report["scale"] < 0.1
-        assert np.abs(got.pixels - want.pixels).max() < 0.01  # libjpeg's 1/2 scale ≈ a 2×2 box average
+        diff = np.abs(got.pixels - want.pixels)  # libjpeg's 1/2 scale ≈ a 2×2 box average; where a stroke
+        assert diff.mean() < 1e-3 and diff.max() < 0.03  # crosses a line a pixel is kept or not whole (paper_lines)
 
 
 def test_draft_reads_the_same_digit(photos, trained_weights):

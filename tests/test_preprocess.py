@@ -8,6 +8,7 @@ import json
 import struct
 import zlib
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -367,10 +368,18 @@ def test_normalize_takes_an_image(digits):
 # ---------- photographs of paper ----------
 
 
-def photo(digit: np.ndarray | None, lines: bool = True, shadow: bool = False, pen: float = 30, dust: int = 0) -> bytes:
+def photo(
+    digit: np.ndarray | None,
+    lines: bool = True,
+    shadow: bool = False,
+    pen: float = 30,
+    dust: int = 0,
+    strokes: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = (),
+) -> bytes:
     """A 960×720 JPEG of white paper lit from the top-left corner (35 % darker at the far corner), with blue ruled
     lines, the digit written in its middle in grey PEN (30: a ballpoint; 150: a pencil, about as dark as the lines),
-    or nothing, optionally a hand's shadow over the left edge and DUST specks of 3×3 pixels."""
+    or nothing, optionally a hand's shadow over the left edge, DUST specks of 3×3 pixels, and STROKES drawn by hand
+    in PEN, 4 px wide, each from (x, y) to (x, y)."""
     h, w = 720, 960
     ys, xs = np.mgrid[0:h, 0:w]
     light = 1 - 0.35 * np.hypot(ys, xs) / np.hypot(h, w)
@@ -381,6 +390,8 @@ def photo(digit: np.ndarray | None, lines: bool = True, shadow: bool = False, pe
     if digit is not None:
         ink = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC), np.float32) / 255
         page[220:500, 340:620] = page[220:500, 340:620] * (1 - ink[..., None]) + pen * ink[..., None]
+    for start, end in strokes:
+        cv2.line(page, start, end, (pen, pen, pen), 4, cv2.LINE_AA)
     for y, x in np.random.default_rng(1).integers([0, 0], [h - 3, w - 3], (dust, 2)):
         page[y : y + 3, x : x + 3] = 90
     if shadow:
@@ -417,6 +428,23 @@ def test_a_pencil_on_ruled_paper_is_read_though_no_darker_than_twice_the_lines(d
         assert got.report["lines_removed"] >= 3 and predict(model, got.pixels) == label, got.report
         x0, y0, x1, y1 = got.report["bbox"]
         assert 330 <= x0 < x1 <= 630 and 210 <= y0 < y1 <= 510
+
+
+@pytest.mark.parametrize(
+    "strokes, label",
+    [
+        ((((480, 200), (465, 480)),), 1),  # 280 px: 0.39 of the frame's height, as long as a line's piece
+        ((((400, 236), (560, 236)), ((560, 236), (470, 480))), 7),  # the bar between the lines at 212 and 260
+    ],
+    ids=["1", "7"],
+)
+def test_a_thin_pencil_stroke_as_light_as_the_lines_is_not_taken_for_one(model, strokes, label):
+    got = preprocess(photo(None, pen=170, strokes=strokes))  # ink 1 − 170/235 = 0.28 against the lines' 0.25
+    assert got.report["lines_removed"] >= 3 and predict(model, got.pixels) == label, got.report
+    (left, top), (right, bottom) = np.min(strokes, axis=(0, 1)), np.max(strokes, axis=(0, 1))
+    x0, y0, x1, y1 = got.report["bbox"]
+    assert left - 10 <= x0 <= left + 5 and right - 5 <= x1 <= right + 10  # the strokes, all of them, and no
+    assert top - 10 <= y0 <= top + 5 and bottom - 5 <= y1 <= bottom + 10  # piece of a line with them
 
 
 @pytest.mark.parametrize("lines, dust", [(True, 0), (True, 40), (False, 0)], ids=["ruled", "dusty", "plain"])
