@@ -74,6 +74,11 @@ class Thin(NamedTuple):
     course: np.ndarray | None = None  # (count, 3) each one's straight fit (_course), once lines may be there
     off: np.ndarray | None = None  # (n,) how far each pixel lies from its component's course, in pixels
 
+    @property
+    def horizontal(self) -> bool:
+        """Along rows (the axis of ruled lines), not along columns."""
+        return self.across == (1, THICK)
+
 
 class Cleaned(NamedTuple):
     """The ink without the page's lines, how many long lines were found, and how dark they typically were."""
@@ -103,7 +108,7 @@ def remove_lines(ink: np.ndarray, floor: float, peak: float) -> Cleaned:
     level = float(np.median(np.concatenate([t.level[line] for t, line in zip(found, long)])))
     cleaned = np.maximum(ink - np.maximum(*papers), 0)
     trace = cleaned > floor + TRACE * level  # (H, W): a stroke, where the print is out
-    papers = [np.where(_crossed(trace, t.across), 0, paper) for t, paper in zip(found, papers)]
+    papers = [np.where(_crossed(trace, t.horizontal), 0, paper) for t, paper in zip(found, papers)]
     cleaned = np.maximum(ink - np.maximum(*papers), 0)
     return Cleaned(cleaned, count, level, float(cleaned.max()))
 
@@ -164,19 +169,19 @@ def _spans(thin: Thin, print_max: float) -> np.ndarray:
     return _print(thin, print_max) & (thin.extent >= LINE_SPAN)
 
 
-def _crossed(trace: np.ndarray, across: tuple[int, int]) -> np.ndarray:
+def _crossed(trace: np.ndarray, horizontal: bool) -> np.ndarray:
     """Where a stroke crosses a line (H, W) bool: the trace lies THICK pixels beyond it on both sides, on a
     straight path through the pixel (up to 40° from the line's normal). There the pixel is the stroke's, and
     taking the line out would cut it. Not near the frame's sides, where a shadow's ramp lies beyond the lines."""
     d = THICK
-    t = trace if across == (1, THICK) else trace.T  # a horizontal line: the stroke above it and below it
+    t = trace if horizontal else trace.T  # a horizontal line: the stroke above it and below it
     w = t.shape[1]
     out = np.zeros_like(t)
     for k in range(1 - d, d, 2):  # the stroke passes (y − d, x + k), (y, x) and (y + d, x − k); a stroke 2 px
         # wide or more meets one of every other k
         a, b = abs(k), w - abs(k)  # x ± k inside the frame
         out[d:-d, a:b] |= t[: -2 * d, a + k : b + k] & t[2 * d :, a - k : b - k]
-    out = out if across == (1, THICK) else out.T
+    out = out if horizontal else out.T
     mh, mw = ceil(RIM * out.shape[0]), ceil(RIM * out.shape[1])
     inner = np.zeros_like(out)
     inner[mh:-mh, mw:-mw] = True
@@ -202,7 +207,7 @@ def _on_a_line(thin: Thin, lines: np.ndarray, which: np.ndarray) -> np.ndarray:
     beside it."""
     mx, my, slope = thin.course.T
     h, w = thin.run.shape
-    half = 0.5 * thin.extent * (w if thin.across == (1, THICK) else h)  # half of each one's length, in pixels
+    half = 0.5 * thin.extent * (w if thin.horizontal else h)  # half of each one's length, in pixels
     ours, theirs = np.flatnonzero(which), np.flatnonzero(lines)
     near = ours[:, None] != theirs  # (p, l): the piece lies along that line
     for end in (-1, 1):
@@ -220,7 +225,7 @@ def _course(thin: Thin) -> Thin:
     distances of the last fit in turn: a stroke that touches a line and branches off it is one component with the
     line, and is left out of the line's course."""
     w = thin.run.shape[1]
-    along, off = (thin.at % w, thin.at // w) if thin.across == (1, THICK) else (thin.at // w, thin.at % w)
+    along, off = (thin.at % w, thin.at // w) if thin.horizontal else (thin.at // w, thin.at % w)
     labels, count = thin.labels, len(thin.extent)
     x, y = along.astype(float), off.astype(float)
     fx, fy, fl = x[::FIT_STRIDE], y[::FIT_STRIDE], labels[::FIT_STRIDE]  # the fit's pixels: every few, sooner
