@@ -69,14 +69,14 @@ def pick_digit(ink: np.ndarray, low: float, high: float, photo: bool) -> tuple[n
     strong = np.zeros(count, bool)
     strong[labels[ink > high]] = True
     if photo:
-        strong &= ~_rim_or_crumb(_boxes(stats), ink.shape)
+        strong &= ~_rim_or_crumb(boxes(stats), ink.shape)
     labels = labels * strong[labels]
     area = np.where(strong[1:], stats[1:, cv2.CC_STAT_AREA], 0).astype(float)  # (n,) component 0 is the background
     if strong[1:].sum() <= 1:
         return labels > 0, int(strong[1:].sum())
-    x0, y0, x1, y1 = _boxes(stats[1:])
-    h, w = ink.shape
-    edge = ((x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h)) & photo
+    box = boxes(stats[1:])
+    x0, y0, x1, y1 = box
+    edge = touches_frame(box, ink.shape) & photo
     strength = np.bincount(labels.ravel(), ink.ravel(), count)[1:] / np.maximum(area, 1)  # mean ink
     score = np.where(edge, 0.25, 1.0) * area * strength  # a shadow or the page's edge touches the frame
     main = int(np.argmax(score))
@@ -87,16 +87,23 @@ def pick_digit(ink: np.ndarray, low: float, high: float, photo: bool) -> tuple[n
     return np.concatenate([[False], keep])[labels], int(keep.sum())
 
 
-def _boxes(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def boxes(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The components' boxes from cv2's stats (n, 5): x0, y0, x1, y1 (n,) each, the ends exclusive."""
     x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     return x0, y0, x0 + stats[:, cv2.CC_STAT_WIDTH], y0 + stats[:, cv2.CC_STAT_HEIGHT]
 
 
-def _rim_or_crumb(boxes: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.ndarray:
-    """Which components (their _boxes) lie wholly within RIM of one side of the frame, or span less than CRUMB of
+def touches_frame(box: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.ndarray:
+    """Which components (their boxes) reach a side of the frame (H, W)."""
+    x0, y0, x1, y1 = box
+    h, w = shape
+    return (x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h)
+
+
+def _rim_or_crumb(box: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.ndarray:
+    """Which components (their boxes) lie wholly within RIM of one side of the frame, or span less than CRUMB of
     its short side."""
-    x0, y0, x1, y1 = boxes
+    x0, y0, x1, y1 = box
     h, w = shape
     rim = (x1 <= RIM * w) | (x0 >= (1 - RIM) * w) | (y1 <= RIM * h) | (y0 >= (1 - RIM) * h)
     return rim | (np.maximum(x1 - x0, y1 - y0) < CRUMB * min(h, w))

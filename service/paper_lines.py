@@ -38,7 +38,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from service.paper import MIN_PAGE_SIDE, RIM
+from service.paper import MIN_PAGE_SIDE, RIM, boxes, touches_frame
 
 RUN = 9  # pixels along the axis: a 2-px line tilted by 8° still runs this far on one row
 THICK = 7  # pixels across: printed lines are thinner (blur included), pen strokes on a page mostly wider
@@ -137,11 +137,8 @@ def _thin(grey: np.ndarray, threshold: float, floor: float, ceiling: float, size
     extent[0] = 0  # label 0: no thin ink
     at = np.flatnonzero(mask)
     labels = labels.ravel()[at]
-    x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-    h, w = grey.shape
-    edge = (x0 == 0) | (y0 == 0) | (x0 + stats[:, cv2.CC_STAT_WIDTH] == w) | (y0 + stats[:, cv2.CC_STAT_HEIGHT] == h)
     level = _typical(thin.ravel()[at], labels, count, 255 * floor) / 255
-    return Thin(run, at, labels, extent, level, edge, across)
+    return Thin(run, at, labels, extent, level, touches_frame(boxes(stats), grey.shape), across)
 
 
 def _long(thin: Thin, print_max: float) -> np.ndarray:
