@@ -11,7 +11,11 @@ guarantees, on a grayscale image (H, W) in [0, 1]:
   specks and far-away components, and in a photo without what touches the frame (shadows, the ends of lines); a
   piece that lies within RIM of a side of the frame (the page's edge, a shadow's, and their crumbs) or spans less
   than CRUMB of its short side (noise, dust) is never the digit, so a blank page whose only ink is such has no
-  digit at all (preprocess answers 422).
+  digit at all (preprocess answers 422);
+- ``stands_out``: whether the digit picked from a photo has a piece that is more than a crumb at a solid level
+  (preprocess: MIN_CONTRAST above the noise floor). Hysteresis judges ink against the frame's own peak, which on a
+  blank page is the noise's: a cluster of noise then passes for a digit whose strongest pixel or two are all that
+  stand out.
 OpenCV does the image work (morphology, connected components); what it costs per request, and why OpenCV rather
 than scikit-image, is in docs/serving.md.
 """
@@ -107,3 +111,18 @@ def _rim_or_crumb(box: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.nda
     h, w = shape
     rim = (x1 <= RIM * w) | (x0 >= (1 - RIM) * w) | (y1 <= RIM * h) | (y0 >= (1 - RIM) * h)
     return rim | (np.maximum(x1 - x0, y1 - y0) < CRUMB * min(h, w))
+
+
+def stands_out(ink: np.ndarray, digit: np.ndarray, solid: float) -> bool:
+    """Does the digit (mask (H, W) of ink (H, W)) hold a connected piece of ink above SOLID whose box spans CRUMB of
+    the frame's short side or more? A pen's or a pencil's stroke does; noise rises above SOLID in crumbs."""
+    x, y, w, h = cv2.boundingRect(digit.astype(np.uint8))  # (0, 0, 0, 0) for an empty mask
+    if not w:
+        return False
+    window = (slice(y, y + h), slice(x, x + w))
+    above = (digit[window] & (ink[window] > solid)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(above, 8, cv2.CV_32S, cv2.CCL_GRANA)
+    if count <= 1:
+        return False
+    x0, y0, x1, y1 = boxes(stats[1:])
+    return bool(np.maximum(x1 - x0, y1 - y0).max() >= CRUMB * min(ink.shape))

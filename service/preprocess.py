@@ -16,8 +16,9 @@ mode="auto" (the default), step by step:
     (service/paper.py: the paper, seen through a grey closing that erases the ink, varies along the border by more
     than 6 %): the page's light is estimated over the whole frame and divided out (ink = 1 − image / light), σ from
     the MAD over the frame.
- 5. Polarity: the ink is whichever extreme lies further from the background; dark ink on light paper is
-    inverted so that ink is light on black, as in MNIST.
+ 5. Polarity: the ink is whichever extreme lies further from the background (in a photograph, light ink only
+    where its extreme lies LIGHT_INK times as far: a page is paper far more often than a board); dark ink on light
+    paper is inverted so that ink is light on black, as in MNIST.
  6. Levelling: ink = clip((d − 3σ) / (peak − 3σ), 0, 1) with d = pixel − background taken towards the ink,
     so paper → 0 and the ink's peak → 1.
     Less than MIN_CONTRAST between peak and noise floor is 422 ``no_ink`` (blank, uniform and 1×1 images).
@@ -28,7 +29,8 @@ mode="auto" (the default), step by step:
  8. The digit: connected components of the ink above FAINT_THRESHOLD that reach INK_THRESHOLD somewhere; specks
     (under 1.5 % of the strongest component) and components far from it are left out, and in photographs so is
     whatever touches the frame (shadows, the ends of lines), and a piece lying near one side of the frame or too
-    small to be a digit is never one (paper.RIM, paper.CRUMB: a blank page's crumbs). Everything else in the image
+    small to be a digit is never one (paper.RIM, paper.CRUMB: a blank page's crumbs); a photo's digit needs a piece
+    more than a crumb at MIN_CONTRAST above the floor (paper.stands_out), else 422. Everything else in the image
     is blanked. The crop is the digit's bounding box above INK_THRESHOLD with a margin of 2 output pixels, so faint
     anti-aliased edges survive.
  9. Longest side scaled to 20 px, aspect ratio kept, anti-aliased (bilinear), peak re-stretched to 1.
@@ -78,6 +80,8 @@ FAINT_THRESHOLD = 0.15  # … and, joined to such ink, as part of the digit
 MIN_CONTRAST = 0.08  # ink peak above the noise floor, in full-scale units, below which there is no ink
 STATS_PIXELS = 30_000  # a photo's polarity and noise are judged on a regular grid of at least this many pixels
 NOISE_K = 3.0  # noise floor = NOISE_K · σ of the border
+LIGHT_INK = 2.0  # a photo is of light ink on a dark page only if its lightest pixels lie this many times as far
+# from the median as its darkest (_dark_on_light)
 BORDER = np.flatnonzero(np.pad(np.zeros((INPUT_SIDE - 2,) * 2, bool), 1, constant_values=True))  # the 108
 # pixels of a flattened 28×28 image's 1-pixel border
 RESAMPLE = Image.Resampling.BILINEAR  # Pillow widens the kernel when shrinking: anti-aliased
@@ -230,7 +234,7 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
     pixels, peak, report["lines_removed"] = _without_lines(ink)
     low, high = (ink.floor + share * (peak - ink.floor) for share in (FAINT_THRESHOLD, INK_THRESHOLD))
     digit, report["components_kept"] = paper.pick_digit(pixels, low, high, ink.uneven)
-    if not digit.any():
+    if not digit.any() or ink.uneven and not paper.stands_out(pixels, digit, ink.floor + MIN_CONTRAST):
         raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
     y0, y1, x0, x1 = _bbox(digit & (pixels > high))
     scale = BOX / max(y1 - y0, x1 - x0)
@@ -355,9 +359,12 @@ def _grid(a: np.ndarray) -> np.ndarray:
 
 
 def _dark_on_light(gray: np.ndarray) -> bool:
-    """Polarity judged on the whole frame: is the darkest ink further from the median than the lightest?"""
+    """Polarity judged on the whole frame of a photo: dark ink on light paper unless the lightest pixels lie
+    LIGHT_INK times as far from the median as the darkest (chalk on a board). On a blank page the two lie about as
+    far (a bright spot of light against a dark corner), and taken for light ink on a dark page its light would be
+    divided by 1 − paper, a few per cent: noise a few times larger, and its crumbs a digit."""
     lo, mid, hi = np.percentile(_grid(gray), [0.1, 50, 99.9])
-    return bool(mid - lo > hi - mid)
+    return bool(LIGHT_INK * (mid - lo) > hi - mid)
 
 
 def _photo_ink(pixels: np.ndarray, inverted: bool) -> Ink:
