@@ -110,7 +110,13 @@ def _rim_or_crumb(box: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.nda
     x0, y0, x1, y1 = box
     h, w = shape
     rim = (x1 <= RIM * w) | (x0 >= (1 - RIM) * w) | (y1 <= RIM * h) | (y0 >= (1 - RIM) * h)
-    return rim | (np.maximum(x1 - x0, y1 - y0) < CRUMB * min(h, w))
+    return rim | _crumb(box, shape)
+
+
+def _crumb(box: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.ndarray:
+    """Which components (their boxes) span less than CRUMB of the frame's (H, W) short side."""
+    x0, y0, x1, y1 = box
+    return np.maximum(x1 - x0, y1 - y0) < CRUMB * min(shape)
 
 
 def stands_out(ink: np.ndarray, digit: np.ndarray, solid: float) -> bool:
@@ -122,7 +128,4 @@ def stands_out(ink: np.ndarray, digit: np.ndarray, solid: float) -> bool:
     window = (slice(y, y + h), slice(x, x + w))
     above = (digit[window] & (ink[window] > solid)).astype(np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(above, 8, cv2.CV_32S, cv2.CCL_GRANA)
-    if count <= 1:
-        return False
-    x0, y0, x1, y1 = boxes(stats[1:])
-    return bool(np.maximum(x1 - x0, y1 - y0).max() >= CRUMB * min(ink.shape))
+    return count > 1 and not bool(_crumb(boxes(stats[1:]), ink.shape).all())
