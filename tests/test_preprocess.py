@@ -376,15 +376,17 @@ def photo(
     pen: float = 30,
     dust: int = 0,
     strokes: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = (),
+    paper: tuple[float, float, float] = (235, 235, 235),
 ) -> bytes:
     """A 960×720 JPEG of white paper lit from the top-left corner (35 % darker at the far corner), with blue ruled
     lines, the digit written in its middle in grey PEN (30: a ballpoint; 150: a pencil, about as dark as the lines),
     or nothing, optionally a hand's shadow over the left edge, DUST specks of 3×3 pixels, and STROKES drawn by hand
-    in PEN, 4 px wide, each from (x, y) to (x, y)."""
+    in PEN, 4 px wide, each from (x, y) to (x, y); PAPER (RGB) is the page's colour (a dark one: a board)."""
     h, w = 720, 960
     ys, xs = np.mgrid[0:h, 0:w]
     light = 1 - 0.35 * np.hypot(ys, xs) / np.hypot(h, w)
-    page = np.full((h, w, 3), 235.0)
+    page = np.empty((h, w, 3))
+    page[:] = paper
     if lines:
         page[20::48, :] = (150, 180, 230)  # a 2-px light-blue line every 48 px
         page[21::48, :] = (150, 180, 230)
@@ -467,23 +469,9 @@ def test_blank_plain_pages_the_corpus_makes_have_no_ink(page):
     assert (err.status, err.code) == (422, "no_ink")
 
 
-def board(digit: np.ndarray) -> bytes:
-    """A 960×720 JPEG of a dark-green board lit from the top-left corner (35 % darker at the far corner), the digit
-    written in chalk in its middle."""
-    h, w = 720, 960
-    ys, xs = np.mgrid[0:h, 0:w]
-    light = 1 - 0.35 * np.hypot(ys, xs) / np.hypot(h, w)
-    page = np.empty((h, w, 3))
-    page[:] = (40, 70, 50)
-    ink = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC), np.float32) / 255
-    page[220:500, 340:620] = page[220:500, 340:620] * (1 - ink[..., None]) + 230 * ink[..., None]
-    rgb = page * light[..., None] + np.random.default_rng(0).normal(0, 4, page.shape)
-    return encode(Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)), "JPEG", quality=75)
-
-
 def test_a_photo_of_chalk_on_a_board_is_light_ink_on_a_dark_page(digits, model):
     for digit, label in digits:
-        got = preprocess(board(digit))
+        got = preprocess(photo(digit, lines=False, pen=230, paper=(40, 70, 50)))  # chalk on a dark-green board
         assert got.report["background_removed"] is True and got.report["inverted"] is False, got.report
         assert predict(model, got.pixels) == label
         x0, y0, x1, y1 = got.report["bbox"]
