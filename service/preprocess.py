@@ -235,7 +235,7 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
     low, high = (ink.floor + share * (peak - ink.floor) for share in (FAINT_THRESHOLD, INK_THRESHOLD))
     digit, report["components_kept"] = paper.pick_digit(pixels, low, high, ink.uneven)
     if not digit.any() or ink.uneven and not paper.stands_out(pixels, digit, ink.floor + MIN_CONTRAST):
-        raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
+        raise _blank()
     y0, y1, x0, x1 = _bbox(digit & (pixels > high))
     scale = BOX / max(y1 - y0, x1 - x0)
     m = 2 * ceil(1 / scale)  # keep 2 output pixels of faint edge around the digit
@@ -254,7 +254,7 @@ def _without_lines(ink: Ink) -> tuple[np.ndarray, float, int]:
     if not cleaned.lines:
         return ink.pixels, ink.peak, 0
     if cleaned.peak - ink.floor < MIN_CONTRAST or not paper_lines.written(cleaned, ink.floor):
-        raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
+        raise _blank()
     return cleaned.ink, cleaned.peak, cleaned.lines
 
 
@@ -377,10 +377,15 @@ def _photo_ink(pixels: np.ndarray, inverted: bool) -> Ink:
     return Ink(pixels, 0.0, floor, peak, inverted, True)
 
 
+def _blank() -> ApiError:
+    """The 422 for an image in which nothing stands out: the one message every blank check gives."""
+    return ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
+
+
 def _check_contrast(floor: float, peak: float) -> None:
     """422 when nothing stands out from the noise."""
     if peak - floor < MIN_CONTRAST:
-        raise ApiError(422, "no_ink", "nothing stands out from the background: the image looks blank")
+        raise _blank()
 
 
 def _level(ink: np.ndarray, floor: float, peak: float | np.ndarray) -> np.ndarray:

@@ -385,8 +385,7 @@ def photo(
     h, w = 720, 960
     ys, xs = np.mgrid[0:h, 0:w]
     light = 1 - 0.35 * np.hypot(ys, xs) / np.hypot(h, w)
-    page = np.empty((h, w, 3))
-    page[:] = paper
+    page = np.full((h, w, 3), paper, float)
     if lines:
         page[20::48, :] = (150, 180, 230)  # a 2-px light-blue line every 48 px
         page[21::48, :] = (150, 180, 230)
