@@ -1,4 +1,5 @@
-"""Time preprocessing of one 1280×960 phone photo (JPEG) per request: this tree against older revisions.
+"""Time preprocessing of one 1280×960 phone photo (JPEG) per request, and of the same photo showing the desk past two
+of the page's edges: this tree against older revisions.
 
     python benchmarks/preprocess_speed.py                       # against ba8cad6, before photographs were read
     python benchmarks/preprocess_speed.py --against ba8cad6 --against b70c11a --rounds 60
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -54,15 +56,18 @@ def old_preprocess(rev: str):
     import service
 
     kept = {name: getattr(service, name, None) for name in ("paper", "paper_lines")}
-    for name in kept:  # `from service import paper` in the old file must find the old module
-        old = _module_at(rev, f"service/{name}.py", f"{name}_at_{rev}")
-        if old is not None:
-            setattr(service, name, old)
     try:
+        for name in kept:  # `from service import paper` and `from service.paper import …` must find the old module
+            old = _module_at(rev, f"service/{name}.py", f"{name}_at_{rev}")
+            if old is not None:
+                setattr(service, name, old)
+                sys.modules[f"service.{name}"] = old
         return _module_at(rev, "service/preprocess.py", f"preprocess_at_{rev}").preprocess
     finally:
         for name, module in kept.items():
             setattr(service, name, module)
+            if module is not None:
+                sys.modules[f"service.{name}"] = module
 
 
 def _sizes(page: np.ndarray) -> tuple[int, int]:
@@ -132,11 +137,13 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     mnist = load_mnist(resolve_root(None))
-    data = _photo(mnist.test_x[0].numpy(), np.random.default_rng(0), "ruled", LARGE)
-    variants = {f"preprocess at {rev}": old_preprocess(rev) for rev in args.against or ["ba8cad6"]}
-    variants = {name: partial(run, data) for name, run in variants.items()} | {
-        "preprocess now": partial(preprocess, data)
-    }
+    digit = mnist.test_x[0].numpy()
+    data = _photo(digit, np.random.default_rng(0), "ruled", LARGE)
+    desk = _photo(digit, np.random.default_rng(0), "ruled", replace(LARGE, desk=(2, 2)))  # the same, on a desk
+    ways = {f"preprocess at {rev}": old_preprocess(rev) for rev in args.against or ["ba8cad6"]}
+    ways["preprocess now"] = preprocess
+    variants = {name: partial(run, data) for name, run in ways.items()}
+    variants |= {f"{name}, the desk past two edges": partial(run, desk) for name, run in ways.items()}
     from service.decode import open_image
     from service.preprocess import _flat, _shrink, _to_array
 

@@ -7,6 +7,13 @@ guarantees, on a grayscale image (H, W) in [0, 1]:
 - ``flatten``: whether the page needs a background map at all (``Page.uneven``: the paper, seen through a grey
   closing that erases the ink, varies along the border by more than UNEVEN), and if so the ink as
   1 − image / background, so a gradient or a shadow is not ink and faint ink in a dark corner is not lost;
+- ``beyond_page``: what the photo shows past the sheet's edge (a desk, a sleeve; a shadow's edge along the border
+  passes for it too): wide ink reaching the frame, never further in than BEYOND_DEPTH (a filled shape is on the
+  page), where such ink lies along BEYOND_SIDE of a side or more (a digit's stroke leaving the frame covers its
+  width), and the band BEYOND_BAND deep along it. The grey closing fills a desk narrower than its kernel, so the
+  desk is strong "ink", and its grain breaks into pieces; preprocess takes it out of the ink, and the band is the
+  page's edge wherever the frame's side is (``reaches_edge``): a line ending there leaves the page (paper_lines), a
+  piece reaching it is an edge piece and one lying mostly in it is never the digit (the page's edge, left as a bar);
 - ``pick_digit``: connected components of the ink (hysteresis: faint stretches joined to strong ink), without
   specks and far-away components, and in a photo without what touches the frame (shadows, the ends of lines); a
   piece that lies within RIM of a side of the frame (the page's edge, a shadow's, and their crumbs) or spans less
@@ -22,6 +29,7 @@ than scikit-image, is in docs/serving.md.
 
 from __future__ import annotations
 
+from math import ceil
 from typing import NamedTuple
 
 import cv2
@@ -38,7 +46,18 @@ MIN_PAGE_SIDE = 96  # smaller images are canvases or scans, never photographs of
 SPECK = 0.015  # components smaller than this share of the largest are specks
 RIM = 0.06  # in a photo, a piece of ink wholly within this share of the frame from one side is the page's edge
 CRUMB = 0.015  # … and one whose box spans less than this share of the short side is a crumb (a 20-px digit: 2 %)
+BEYOND_WIDTH = 7  # px: what lies beyond the page is wider than this (a printed line is not, paper_lines.THICK) …
+BEYOND_SIDE = 0.2  # … along a side of the frame it covers this share of the short side (a stroke: its width) …
+BEYOND_DEPTH = 0.35  # … it lies wholly within this share of the frame's width or height from a side …
+BEYOND_BAND = 0.04  # … and ink within this share of the short side from it lies along the sheet's edge
 NEAR = 0.75  # pieces of the digit lie within this share of the main component's size from its box (a 5's loose bar)
+
+
+class Beyond(NamedTuple):
+    """What a photo shows past the sheet's edge (a desk, a sleeve), and the band along it, as (H, W) bool masks."""
+
+    cut: np.ndarray  # not the page: its ink is no ink
+    band: np.ndarray  # cut, grown by BEYOND_BAND of the short side: ink reaching it reaches the page's edge
 
 
 class Page(NamedTuple):
@@ -64,23 +83,56 @@ def flatten(gray: np.ndarray, inverted: bool) -> Page:
     return Page(np.clip(1 - page / np.maximum(light, 1e-3), 0, 1).astype(np.float32), True)
 
 
-def pick_digit(ink: np.ndarray, low: float, high: float, photo: bool) -> tuple[np.ndarray, int]:
+def beyond_page(ink: np.ndarray, level: float) -> Beyond | None:
+    """What lies past the sheet's edge in a flattened photo's ink (H, W): ink above LEVEL, wider than BEYOND_WIDTH
+    pixels, lying wholly within BEYOND_DEPTH of the frame's sides and reaching within BEYOND_BAND of them, where
+    within that depth of one side it covers BEYOND_SIDE of the short side or more (None where none does). Judged on
+    a copy whose short side is about PLAN_SIDE long, like the page's light: the grain of a desk joins up there, a
+    printed line and a thin stroke vanish."""
+    h, w = ink.shape
+    f = max(1, min(h, w) // PLAN_SIDE)
+    small = cv2.resize(ink, (w // f, h // f), interpolation=cv2.INTER_AREA) if f > 1 else ink
+    k = max(3, ceil(BEYOND_WIDTH / f) | 1)
+    mask = cv2.morphologyEx((small > level).astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    count, labels = cv2.connectedComponents(mask, connectivity=8)
+    dy, dx = (ceil(BEYOND_DEPTH * side) for side in small.shape)
+    along = np.ones(count, bool)
+    along[labels[dy:-dy, dx:-dx]] = False  # ink reaching further into the frame is on the page (a filled shape)
+    labels = labels * along[labels]
+    g = ceil(BEYOND_BAND * min(small.shape))
+    strips = (labels[:g], labels[-g:], labels[:, :g].T, labels[:, -g:].T)  # along each side, g deep
+    if max(np.count_nonzero(s.any(0)) for s in strips) < BEYOND_SIDE * min(small.shape):
+        return None  # nothing lies along a side: wide ink reaching the frame is the digit, or a shadow's ramp
+    beyond = np.zeros(count, bool)
+    beyond[np.concatenate([s.ravel() for s in strips])] = True
+    beyond[0] = False
+    cut = beyond[labels].astype(np.uint8)
+    band = cv2.dilate(cut, np.ones((2 * g + 1, 2 * g + 1), np.uint8))
+    return Beyond(*(cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) > 0 for m in (cut, band)))
+
+
+def pick_digit(
+    ink: np.ndarray, low: float, high: float, photo: bool, band: np.ndarray | None = None
+) -> tuple[np.ndarray, int]:
     """The mask (H, W) bool of the digit's components, and how many were kept: regions of ink above low that reach
     high somewhere (hysteresis: a faint stretch of a stroke stays joined to the rest). In a photo, what touches the
-    frame is a shadow or the end of a line, not the digit; a canvas or a scan may be filled by the digit."""
+    frame or the band along the sheet's edge (Beyond.band) is a shadow, the page's edge or the end of a line, not
+    the digit; a canvas or a scan may be filled by the digit."""
     mask = (ink > low).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
     strong = np.zeros(count, bool)
     strong[labels[ink > high]] = True
     if photo:
         strong &= ~_rim_or_crumb(boxes(stats), ink.shape)
+        if band is not None:  # … as is a piece lying mostly in the band along the sheet's edge
+            strong &= np.bincount(labels[band], minlength=count) <= 0.5 * stats[:, cv2.CC_STAT_AREA]
     labels = labels * strong[labels]
     area = np.where(strong[1:], stats[1:, cv2.CC_STAT_AREA], 0).astype(float)  # (n,) component 0 is the background
     if strong[1:].sum() <= 1:
         return labels > 0, int(strong[1:].sum())
     box = boxes(stats[1:])
     x0, y0, x1, y1 = box
-    edge = touches_frame(box, ink.shape) & photo
+    edge = reaches_edge(labels, count, band)[1:] & photo
     strength = np.bincount(labels.ravel(), ink.ravel(), count)[1:] / np.maximum(area, 1)  # mean ink
     score = np.where(edge, 0.25, 1.0) * area * strength  # a shadow or the page's edge touches the frame
     main = int(np.argmax(score))
@@ -97,11 +149,13 @@ def boxes(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return x0, y0, x0 + stats[:, cv2.CC_STAT_WIDTH], y0 + stats[:, cv2.CC_STAT_HEIGHT]
 
 
-def touches_frame(box: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.ndarray:
-    """Which components (their boxes) reach a side of the frame (H, W)."""
-    x0, y0, x1, y1 = box
-    h, w = shape
-    return (x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h)
+def reaches_edge(labels: np.ndarray, count: int, band: np.ndarray | None = None) -> np.ndarray:
+    """Which of the count components labelled in labels (H, W) reach the page's edge (count,) bool: a side of the
+    frame, or the band along the sheet's edge where the photo shows what lies past it (Beyond.band)."""
+    edge = [labels[0], labels[-1], labels[:, 0], labels[:, -1]]
+    if band is not None:
+        edge.append(labels[band])
+    return np.bincount(np.concatenate(edge), minlength=count) > 0
 
 
 def _rim_or_crumb(box: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.ndarray:

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from service.paper import MIN_PAGE_SIDE, RIM, boxes, touches_frame
+from service.paper import MIN_PAGE_SIDE, RIM, reaches_edge
 
 RUN = 9  # pixels along the axis: a 2-px line tilted by 8° still runs this far on one row
 THICK = 7  # pixels across: printed lines are thinner (blur included), pen strokes on a page mostly wider
@@ -69,7 +69,7 @@ class Thin(NamedTuple):
     labels: np.ndarray  # (n,) their components, 1 … count − 1
     extent: np.ndarray  # (count,) how far each runs along the axis, as a share of the frame
     level: np.ndarray  # (count,) each one's typical ink
-    edge: np.ndarray  # (count,) bool: it touches the frame's side (a line leaving the frame)
+    edge: np.ndarray  # (count,) bool: it reaches the page's edge (a line leaving the page)
     across: tuple[int, int]  # the cv2 kernel size across the axis, THICK long
     course: np.ndarray | None = None  # (count, 3) each one's straight fit (_course), once lines may be there
     off: np.ndarray | None = None  # (n,) how far each pixel lies from its component's course, in pixels
@@ -89,14 +89,15 @@ class Cleaned(NamedTuple):
     peak: float  # the ink's largest value (the peak given, when no lines were found)
 
 
-def remove_lines(ink: np.ndarray, floor: float, peak: float) -> Cleaned:
-    """Take the page's printed lines out of the ink (H, W)."""
+def remove_lines(ink: np.ndarray, floor: float, peak: float, band: np.ndarray | None = None) -> Cleaned:
+    """Take the page's printed lines out of the ink (H, W); a line reaching the BAND along the sheet's edge
+    (paper.Beyond.band) leaves the page as one reaching the frame's side does."""
     if min(ink.shape) < MIN_PAGE_SIDE:
         return Cleaned(ink, 0, 0.0, peak)
     grey = cv2.convertScaleAbs(ink, alpha=255)  # (H, W) uint8: OpenCV's morphology is several times faster on it
     print_max = max(PRINT * peak, PRINT_INK)
     floor = max(floor, 0.05 * peak)
-    found = [_thin(grey, FAINT * floor, floor, print_max, size) for size in AXES]
+    found = [_thin(grey, FAINT * floor, floor, print_max, size, band) for size in AXES]
     if sum(int(_spans(t, print_max).sum()) for t in found) < MIN_LINES:
         return Cleaned(ink, 0, 0.0, peak)  # plain paper: too few candidates to make lines, no courses fitted
     found = [_course(t) for t in found]
@@ -122,10 +123,18 @@ def written(cleaned: Cleaned, floor: float) -> bool:
     return count > 1 and int(stats[1:, cv2.CC_STAT_AREA].max()) >= PIECE_AREA * min(trace.shape)
 
 
-def _thin(grey: np.ndarray, threshold: float, floor: float, ceiling: float, size: tuple[int, int]) -> Thin:
+def _thin(
+    grey: np.ndarray,
+    threshold: float,
+    floor: float,
+    ceiling: float,
+    size: tuple[int, int],
+    band: np.ndarray | None = None,
+) -> Thin:
     """Structures that extend RUN pixels along the axis and are thinner than THICK across it, with more ink than
     threshold, their level judged on their pixels above floor where they have some; pixels with more than ceiling
-    are a pen's, never print, and split what they cross."""
+    are a pen's, never print, and split what they cross. Those reaching the page's edge (paper.reaches_edge: the
+    frame's side, or the band along the sheet's edge) leave the page."""
     run = cv2.morphologyEx(grey, cv2.MORPH_OPEN, np.ones(size[::-1], np.uint8))
     across = (1, THICK) if size[0] > 1 else (THICK, 1)
     thin = cv2.subtract(run, cv2.morphologyEx(run, cv2.MORPH_OPEN, np.ones(across[::-1], np.uint8)))
@@ -135,10 +144,11 @@ def _thin(grey: np.ndarray, threshold: float, floor: float, ceiling: float, size
     stat, side = (cv2.CC_STAT_WIDTH, 1) if size[0] > 1 else (cv2.CC_STAT_HEIGHT, 0)  # its length, the frame's
     extent = stats[:, stat] / grey.shape[side]
     extent[0] = 0  # label 0: no thin ink
+    edge = reaches_edge(labels, count, band)
     at = np.flatnonzero(mask)
     labels = labels.ravel()[at]
     level = _typical(thin.ravel()[at], labels, count, 255 * floor) / 255
-    return Thin(run, at, labels, extent, level, touches_frame(boxes(stats), grey.shape), across)
+    return Thin(run, at, labels, extent, level, edge, across)
 
 
 def _long(thin: Thin, print_max: float) -> np.ndarray:

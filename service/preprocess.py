@@ -22,17 +22,23 @@ mode="auto" (the default), step by step:
  6. Levelling: ink = clip((d − 3σ) / (peak − 3σ), 0, 1) with d = pixel − background taken towards the ink,
     so paper → 0 and the ink's peak → 1.
     Less than MIN_CONTRAST between peak and noise floor is 422 ``no_ink`` (blank, uniform and 1×1 images).
+    In a photograph, what lies past the sheet's edge (a desk, a sleeve: paper.beyond_page; a shadow's edge along the
+    border is taken for it too) is no ink: ink above
+    BEYOND_LEVEL of the faint level, wider than a printed line, reaching the frame, where such ink lies along a
+    fifth of the short side of one side or more. The peak is taken again, and the band along the sheet's edge
+    (paper.BEYOND_BAND, 4 % of the short side) counts as the frame's side in steps 7 and 8.
  7. Paper lines (service/paper_lines.py): three or more thin, light, near-horizontal or near-vertical lines across
     the frame (ruled or squared paper) have their own ink subtracted, so a stroke crossing or following a line
     keeps what is darker than the print; when what is left is not writing (paper_lines.written: nothing twice as
     dark as the lines, and no long connected trace of ink, as a pencil leaves), 422 ``no_ink`` (blank lined paper).
  8. The digit: connected components of the ink above FAINT_THRESHOLD that reach INK_THRESHOLD somewhere; specks
     (under 1.5 % of the strongest component) and components far from it are left out, and in photographs so is
-    whatever touches the frame (shadows, the ends of lines), and a piece lying near one side of the frame or too
-    small to be a digit is never one (paper.RIM, paper.CRUMB: a blank page's crumbs); a photo's digit needs a piece
-    more than a crumb at MIN_CONTRAST above the floor (paper.stands_out), else 422. Everything else in the image
-    is blanked. The crop is the digit's bounding box above INK_THRESHOLD with a margin of 2 output pixels, so faint
-    anti-aliased edges survive.
+    whatever reaches the frame or the band along the sheet's edge (shadows, the ends of lines), and a piece lying
+    near one side of the frame or mostly in that band, or too small to be a digit, is never one (paper.RIM,
+    paper.CRUMB: a blank page's crumbs and the page's edge); a photo's digit needs a piece more than a crumb at
+    MIN_CONTRAST above the floor (paper.stands_out), else 422. Everything else in the image is blanked. The crop
+    is the digit's bounding box above INK_THRESHOLD with a margin of 2 output pixels, so faint anti-aliased edges
+    survive.
  9. Longest side scaled to 20 px, aspect ratio kept, anti-aliased (bilinear), peak re-stretched to 1.
 10. Pasted into 28×28 with its centre of mass on pixel (14, 14) (integer shift, clipped at the edges).
 
@@ -52,8 +58,9 @@ another size, scaled to [0, 1]; no inversion, levelling or cropping, and blank i
 The report (JSON): mode; inverted; original_size [w, h] as uploaded; bbox [x0, y0, x1, y1] of the ink in the
 upright image's pixels (null in raw mode); scale (output pixels per upright input pixel); com_shift [dx, dy]
 (output pixels moved from box-centred to mass-centred placement); frames (in the file); exif_rotated; and in auto
-mode background_removed (bool: step 4 divided a photograph's uneven light out), lines_removed (int: paper lines
-found and erased in step 7) and components_kept (int: connected components that make the digit in step 8).
+mode background_removed (bool: step 4 divided a photograph's uneven light out), border_removed (bool: step 6 left
+out ink lying along the frame's side: a desk past the sheet's edge, or a shadow's edge), lines_removed (int: paper
+lines found and erased in step 7) and components_kept (int: connected components that make the digit in step 8).
 """
 
 from __future__ import annotations
@@ -77,6 +84,7 @@ BOX, CENTRE = DIGIT_BOX, DIGIT_CENTRE  # MNIST's framing: the longest side in 20
 WORK_SIDE = 1024  # larger images are reduced to at most this side before any float work
 INK_THRESHOLD = 0.3  # levelled value that counts as ink for the bounding box
 FAINT_THRESHOLD = 0.15  # … and, joined to such ink, as part of the digit
+BEYOND_LEVEL = 0.3  # … and this share of that faint level, in a photo, what may lie past the sheet's edge
 MIN_CONTRAST = 0.08  # ink peak above the noise floor, in full-scale units, below which there is no ink
 STATS_PIXELS = 30_000  # a photo's polarity and noise are judged on a regular grid of at least this many pixels
 NOISE_K = 3.0  # noise floor = NOISE_K · σ of the border
@@ -226,14 +234,17 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
     """Polarity, levelling (the page's light divided out of photos), paper lines, the digit's components, crop,
     20-px fit and centring by mass (steps 4–10)."""
     ink = _ink(gray)
-    report.update(inverted=ink.inverted, background_removed=ink.uneven, lines_removed=0, components_kept=1)
+    report.update(inverted=ink.inverted, background_removed=ink.uneven, border_removed=False, lines_removed=0)
+    report.update(components_kept=1)
     if _is_mnist_format(gray, ink):  # the ink is gray itself, its floor 0: levelled as preprocess_all does
         pixels, box = _level_mnist(gray[None])
         _mnist_report(report, box[0].tolist(), factor)
         return pixels[0]
-    pixels, peak, report["lines_removed"] = _without_lines(ink)
+    ink, band = _on_the_page(ink)
+    report["border_removed"] = band is not None
+    pixels, peak, report["lines_removed"] = _without_lines(ink, band)
     low, high = (ink.floor + share * (peak - ink.floor) for share in (FAINT_THRESHOLD, INK_THRESHOLD))
-    digit, report["components_kept"] = paper.pick_digit(pixels, low, high, ink.uneven)
+    digit, report["components_kept"] = paper.pick_digit(pixels, low, high, ink.uneven, band)
     if not digit.any() or ink.uneven and not paper.stands_out(pixels, digit, ink.floor + MIN_CONTRAST):
         raise _blank()
     y0, y1, x0, x1 = _bbox(digit & (pixels > high))
@@ -247,10 +258,24 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
     return pixels
 
 
-def _without_lines(ink: Ink) -> tuple[np.ndarray, float, int]:
+def _on_the_page(ink: Ink) -> tuple[Ink, np.ndarray | None]:
+    """A photo's ink without what it shows past the sheet's edge (a desk's grain is no ink), its peak taken again,
+    and the band along that edge (paper.Beyond); the ink as it is and None where the page fills the frame."""
+    if not ink.uneven:
+        return ink, None
+    beyond = paper.beyond_page(ink.pixels, BEYOND_LEVEL * (ink.floor + FAINT_THRESHOLD * (ink.peak - ink.floor)))
+    if beyond is None:
+        return ink, None
+    pixels = np.where(beyond.cut, 0, ink.pixels)
+    peak = float(pixels.max())
+    _check_contrast(ink.floor, peak)
+    return ink._replace(pixels=pixels, peak=peak), beyond.band
+
+
+def _without_lines(ink: Ink, band: np.ndarray | None) -> tuple[np.ndarray, float, int]:
     """The ink without paper lines, its peak, and how many lines were taken out; 422 when what is left is not
     writing (a blank page of ruled or squared paper leaves the lines' blurred edges: paper_lines.written)."""
-    cleaned = paper_lines.remove_lines(ink.pixels, ink.floor, ink.peak)
+    cleaned = paper_lines.remove_lines(ink.pixels, ink.floor, ink.peak, band)
     if not cleaned.lines:
         return ink.pixels, ink.peak, 0
     if cleaned.peak - ink.floor < MIN_CONTRAST or not paper_lines.written(cleaned, ink.floor):
@@ -296,7 +321,7 @@ def _mnist_report(report: dict, box: list[int], factor: int) -> dict:
     """REPORT completed for an image that was only levelled; box is y0, y1, x0, x1 (a row of _level_mnist's, as
     a list)."""
     y0, y1, x0, x1 = box
-    report.update(inverted=False, background_removed=False, lines_removed=0, components_kept=1)
+    report.update(inverted=False, background_removed=False, border_removed=False, lines_removed=0, components_kept=1)
     report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=1.0, com_shift=[0, 0])
     return report
 

@@ -7,7 +7,8 @@ uploads that are hard to read: a digit written on plain, ruled or squared paper 
 (light falling off by 15-40 %, sensor noise, a few degrees of rotation and perspective, JPEG quality 60-88, the digit a
 quarter to half of the frame's short side anywhere in a 480-1280 px frame, sometimes a shadow at the border), scans
 captured at 8×8 (17 grey levels, as in the UCI optdigits set), 12×12 or 16×16 and scaled up to 64×64, and pens far
-thinner or thicker than MNIST's strokes. Every image comes from a MNIST *test* digit and a seeded generator.
+thinner or thicker than MNIST's strokes; and a sheet photographed lying on a desk that shows past one or two of its
+edges. Every image comes from a MNIST *test* digit and a seeded generator.
 """
 
 from __future__ import annotations
@@ -91,9 +92,12 @@ class Photo:
     frame: tuple[int, int] | None = None  # (width, height); None: one of FRAMES
     shadow: bool | None = None  # a shadow at the border; None: on 30 % of photos
     pens: tuple[tuple[int, int, int], ...] = PENS  # the ink's colours (RGB), one drawn per photo
+    desk: tuple[int, int] = (0, 0)  # how many of the page's edges show the desk past them, both ends included …
+    desk_depth: float = 0.2  # … each reaching up to this share of the frame in (never within DESK_GAP of the digit)
 
 
 PHOTO = Photo()
+DESK_GAP = 0.03  # the desk stays this share of the frame's short side away from the digit's ink
 
 
 def _paper(width: int, height: int, rng: Rng, lines: str) -> Image.Image:
@@ -120,8 +124,9 @@ def _paper(width: int, height: int, rng: Rng, lines: str) -> Image.Image:
     return page
 
 
-def _write(page: Image.Image, digit: np.ndarray, rng: Rng, how: Photo) -> None:
-    """Write the digit on the page in pen, its height a share of the page's short side, anywhere it fits."""
+def _write(page: Image.Image, digit: np.ndarray, rng: Rng, how: Photo) -> tuple[int, int, int, int] | None:
+    """Write the digit on the page in pen, its height a share of the page's short side, anywhere it fits; the box
+    of its ink on the page (x0, y0, x1, y1, the ends exclusive; None for a blank page)."""
     width, height = page.size
     tall = rng.uniform(*how.height) * min(width, height) / 0.85  # the page is cropped by ~15 % later
     side = int(tall * 28 / 20)  # MNIST's digits fill 20 of 28 pixels
@@ -133,11 +138,35 @@ def _write(page: Image.Image, digit: np.ndarray, rng: Rng, how: Photo) -> None:
         (int(0.08 * width), int(0.08 * height)),
         (width - side - int(0.08 * width), height - side - int(0.08 * height)),
     )
-    page.paste(
-        Image.new("RGB", alpha.size, pen),
-        (int(rng.integers(lo[0], hi[0] + 1)), int(rng.integers(lo[1], hi[1] + 1))),
-        alpha,
-    )
+    x, y = int(rng.integers(lo[0], hi[0] + 1)), int(rng.integers(lo[1], hi[1] + 1))
+    page.paste(Image.new("RGB", alpha.size, pen), (x, y), alpha)
+    box = alpha.getbbox()
+    return None if box is None else (box[0] + x, box[1] + y, box[2] + x, box[3] + y)
+
+
+def _desk(page: Image.Image, box: tuple[int, int, int, int] | None, frame: tuple[int, int], rng: Rng, how: Photo):
+    """The page lying on a wooden desk, light or dark, with its grain: past each of a few of the page's edges
+    (how.desk), the desk takes a strip reaching up to how.desk_depth of the frame (width, height) in, stopping
+    DESK_GAP short of the box of the digit's ink."""
+    pw, ph = page.size
+    w, h = frame
+    x0, y0, x1, y1 = box or (pw // 2, ph // 2, pw // 2, ph // 2)
+    gap = DESK_GAP * min(w, h)
+    room = (y0 - gap, pw - x1 - gap, ph - y1 - gap, x0 - gap)  # from the top, right, bottom and left edges
+    margin = ((ph - h) / 2, (pw - w) / 2) * 2  # the page's overhang past the frame on each side, as _perspective
+    sides = rng.permutation(4)[: int(rng.integers(how.desk[0], how.desk[1] + 1))]
+    depth = rng.uniform(0, how.desk_depth, 4)
+    desk = np.zeros((ph, pw), bool)
+    for side in sides:
+        d = int(min(margin[side] + depth[side] * (w if side % 2 else h), room[side]))
+        if d > 0:
+            (desk[:d], desk[:, pw - d :], desk[ph - d :], desk[:, :d])[side][...] = True
+    wood = rng.uniform([60, 40, 20], [170, 120, 80]) if rng.random() < 0.7 else rng.uniform(20, 90, 3)
+    ys, xs = np.mgrid[0:ph, 0:pw].astype(np.float32)
+    grain = 12 * np.sin(ys / rng.uniform(3, 9) + 3 * np.sin(xs / rng.uniform(40, 120)))
+    pixels = np.asarray(page, np.float32).copy()
+    pixels[desk] = np.clip(wood + grain[desk][:, None], 0, 255)
+    return Image.fromarray(pixels.astype(np.uint8))
 
 
 def _perspective(page: Image.Image, size: tuple[int, int], rng: Rng, how: Photo) -> Image.Image:
@@ -182,7 +211,9 @@ def _photo(digit: np.ndarray, rng: Rng, lines: str, how: Photo = PHOTO) -> bytes
     """A phone photo of the digit written on paper, as a JPEG."""
     w, h = how.frame or FRAMES[int(rng.integers(len(FRAMES)))]
     page = _paper(int(w * 1.15), int(h * 1.15), rng, lines)
-    _write(page, digit, rng, how)
+    box = _write(page, digit, rng, how)
+    if how.desk[1]:  # drawn by a generator of its own: the photo's other draws stay those it has without a desk
+        page = _desk(page, box, (w, h), rng.spawn(1)[0], how)
     img = _perspective(page, (w, h), rng, how).filter(ImageFilter.GaussianBlur(float(rng.uniform(*how.blur))))
     shadow = rng.random() < 0.3 if how.shadow is None else how.shadow
     rgb = np.asarray(img, np.float32) * _light((h, w), rng, shadow, how)[..., None]
@@ -223,6 +254,15 @@ def photo_pencil(digit: np.ndarray, rng: Rng) -> bytes:
     """Written in pencil on any paper: grey graphite, on ruled or squared paper about as dark as the lines."""
     lines = ("plain", "ruled", "squared")[int(rng.integers(3))]
     return _photo(digit, rng, lines, PENCIL)
+
+
+DESK = replace(PHOTO, desk=(1, 2))
+
+
+def photo_desk(digit: np.ndarray, rng: Rng) -> bytes:
+    """The sheet lying on a desk that shows past one of its edges or two (a corner, or both ends), on any paper."""
+    lines = ("plain", "ruled", "squared")[int(rng.integers(3))]
+    return _photo(digit, rng, lines, DESK)
 
 
 # ---------- low-resolution scans ----------
@@ -293,7 +333,7 @@ FIRST = {
     f.__name__: f
     for f in (photo_plain, photo_ruled, photo_squared, photo_small, scan_8, scan_12, scan_16, pen_thin, pen_thick)
 }  # the set as first made and measured
-ADDED = {f.__name__: f for f in (photo_pencil,)}  # kinds added since: each draws with its own generator
+ADDED = {f.__name__: f for f in (photo_pencil, photo_desk)}  # kinds added since: each draws with its own generator
 KINDS = FIRST | ADDED
 GROUPS = {kind: kind.split("_")[0] for kind in KINDS}  # photo, scan or pen
 

@@ -1,12 +1,22 @@
-"""service/paper.py's stands_out on ink maps drawn by hand: what rises above the solid level must be more than a
-crumb (CRUMB of the frame's short side) in one connected piece."""
+"""service/paper.py on ink maps drawn by hand: stands_out (what rises above the solid level must be more than a crumb,
+CRUMB of the frame's short side, in one connected piece), and what a photo shows past the sheet's edge (beyond_page,
+reaches_edge, and pick_digit's use of the band along that edge)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from service.paper import CRUMB, stands_out
+from service.paper import (
+    BEYOND_BAND,
+    BEYOND_DEPTH,
+    BEYOND_SIDE,
+    CRUMB,
+    beyond_page,
+    pick_digit,
+    reaches_edge,
+    stands_out,
+)
 
 SIDE, SOLID = 200, 0.1  # CRUMB × 200 = 3 px
 
@@ -43,3 +53,81 @@ def test_ink_outside_the_digit_does_not_count():
 def test_nothing_above_the_solid_level_does_not_stand_out():
     ink, digit = _noise_cluster()
     assert not stands_out(ink, digit, SOLID) and not stands_out(ink, np.zeros_like(digit), SOLID)
+
+
+# ---------- past the sheet's edge: a 300×400 ink map, judged at full scale (its short side is under 2 × PLAN_SIDE) ----
+
+H, W, LEVEL = 300, 400, 0.05
+GROW = int(np.ceil(BEYOND_BAND * H))  # 12 px: the band reaches this far past what lies beyond the page
+
+
+def _desk_on_the_left() -> np.ndarray:
+    """The desk past the left edge, 60 px deep: its grain as stripes of ink 8 rows tall, 8 apart (at the level of
+    the light it is divided by, the wood's light grain is no ink); a pen's stroke 10 px wide in the page."""
+    ink = np.zeros((H, W), np.float32)
+    ink[(np.arange(H) // 8) % 2 == 0, :60] = 0.3
+    ink[100:200, 200:210] = 0.8
+    return ink
+
+
+def test_the_desk_past_an_edge_is_cut_and_grown_into_the_band():
+    beyond = beyond_page(_desk_on_the_left(), LEVEL)
+    assert GROW == 12 and BEYOND_SIDE * H == 60  # the grain covers 150 rows of the left side: a desk
+    assert beyond.cut[0:8, :60].all() and not beyond.cut[8:16].any()  # its grain, not the wood between
+    assert not beyond.cut[:, 60:].any()  # the pen's stroke is on the page
+    assert beyond.band[:, : 59 + GROW + 1].all() and not beyond.band[:, 59 + GROW + 1 :].any()
+
+
+def test_a_corner_of_desk_is_beyond_the_page():
+    ink = np.zeros((H, W), np.float32)
+    ink[:40, :150] = ink[:100, :60] = 0.4  # the desk past the top and the left edges, as an L
+    beyond = beyond_page(ink, LEVEL)
+    assert (beyond.cut == (ink > 0)).all()
+
+
+@pytest.mark.parametrize(
+    "where",
+    [np.s_[100:300, 200:212], np.s_[150:153, :]],
+    ids=["a stroke leaving the frame", "a printed line across the frame"],
+)
+def test_what_does_not_lie_along_a_side_is_not_beyond_the_page(where):
+    """A pen's stroke leaves the frame over its width (12 px, under BEYOND_SIDE), and a printed line (3 px) is
+    thinner than BEYOND_WIDTH: neither is a desk."""
+    ink = np.zeros((H, W), np.float32)
+    ink[where] = 0.8
+    assert beyond_page(ink, LEVEL) is None
+
+
+def test_a_filled_shape_reaching_into_the_frame_is_on_the_page():
+    """A silhouette cut by the frame's left side over 200 of its 300 rows reaches 250 px in, past BEYOND_DEPTH
+    (0.35 × 400 = 140 px): the page's subject, not a desk."""
+    assert BEYOND_DEPTH * W == 140
+    ink = np.zeros((H, W), np.float32)
+    ink[50:250, :250] = 0.8
+    assert beyond_page(ink, LEVEL) is None
+    ink[50:250, 130:250] = 0  # the same, 130 px deep: along the side
+    assert beyond_page(ink, LEVEL).cut[50:250, :130].all()
+
+
+def test_reaches_edge_is_the_frame_or_the_band():
+    labels = np.zeros((10, 10), np.int32)
+    labels[0:3, 4] = 1  # touches the top side
+    labels[5, 5] = 2  # in the middle
+    labels[5, 8] = 3  # in the band along the right, not on the frame
+    band = np.zeros((10, 10), bool)
+    band[:, 7:] = True
+    assert reaches_edge(labels, 4)[1:].tolist() == [True, False, False]
+    assert reaches_edge(labels, 4, band)[1:].tolist() == [True, False, True]
+
+
+def test_the_sheets_edge_in_the_band_is_never_the_digit():
+    """What is left of the page's edge, lying mostly in the band, is not the digit even alone (a blank page on a
+    desk), and beside a digit it is left out."""
+    band = np.zeros((H, W), bool)
+    band[:, :72] = True
+    edge = np.zeros((H, W), np.float32)
+    edge[50:250, 62:68] = 0.8  # a thin bar beside the desk: 6 px wide, wholly in the band
+    assert not pick_digit(edge, 0.1, 0.3, True, band)[0].any()
+    with_digit = np.maximum(edge, _desk_on_the_left() * (np.arange(W) >= 60))  # the pen's stroke, no desk
+    digit, kept = pick_digit(with_digit, 0.1, 0.3, True, band)
+    assert kept == 1 and digit[100:200, 200:210].all() and not digit[:, :72].any()

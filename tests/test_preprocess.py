@@ -347,9 +347,10 @@ def test_report_is_json_and_png_data_url_round_trips(digits):
     report = json.loads(json.dumps(got.report))
     assert set(report) == {
         "mode", "inverted", "original_size", "bbox", "scale", "com_shift", "frames", "exif_rotated",
-        "background_removed", "lines_removed", "components_kept",
+        "background_removed", "border_removed", "lines_removed", "components_kept",
     }  # fmt: skip
     assert (report["background_removed"], report["lines_removed"], report["components_kept"]) == (False, 0, 1)
+    assert report["border_removed"] is False
     assert report["original_size"] == [SIDE, SIDE] and report["mode"] == "auto"
     assert report["scale"] == pytest.approx(
         20 / max(report["bbox"][2] - report["bbox"][0], report["bbox"][3] - report["bbox"][1])
@@ -369,6 +370,9 @@ def test_normalize_takes_an_image(digits):
 # ---------- photographs of paper ----------
 
 
+DESK_STRIPS = (np.s_[:150], np.s_[:, 780:], np.s_[560:], np.s_[:, :200])  # past the top, right, bottom, left edge
+
+
 def photo(
     digit: np.ndarray | None,
     lines: bool = True,
@@ -377,11 +381,14 @@ def photo(
     dust: int = 0,
     strokes: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = (),
     paper: tuple[float, float, float] = (235, 235, 235),
+    desk: tuple[int, ...] = (),
 ) -> bytes:
     """A 960×720 JPEG of white paper lit from the top-left corner (35 % darker at the far corner), with blue ruled
     lines, the digit written in its middle in grey PEN (30: a ballpoint; 150: a pencil, about as dark as the lines),
     or nothing, optionally a hand's shadow over the left edge, DUST specks of 3×3 pixels, and STROKES drawn by hand
-    in PEN, 4 px wide, each from (x, y) to (x, y); PAPER (RGB) is the page's colour (a dark one: a board)."""
+    in PEN, 4 px wide, each from (x, y) to (x, y); PAPER (RGB) is the page's colour (a dark one: a board). DESK: the
+    sides (0 top, 1 right, 2 bottom, 3 left) past which a wooden desk shows, its grain running across it, the
+    page's lines ending at it: DESK_STRIPS deep, 40 px or more from the digit."""
     h, w = 720, 960
     ys, xs = np.mgrid[0:h, 0:w]
     light = 1 - 0.35 * np.hypot(ys, xs) / np.hypot(h, w)
@@ -389,6 +396,10 @@ def photo(
     if lines:
         page[20::48, :] = (150, 180, 230)  # a 2-px light-blue line every 48 px
         page[21::48, :] = (150, 180, 230)
+    wood = np.array([140, 95, 55]) + 14 * np.sin(ys / 5 + 3 * np.sin(xs / 80))[..., None]
+    for side in desk:
+        strip = DESK_STRIPS[side]
+        page[strip] = wood[strip]
     if digit is not None:
         ink = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC), np.float32) / 255
         page[220:500, 340:620] = page[220:500, 340:620] * (1 - ink[..., None]) + pen * ink[..., None]
@@ -465,6 +476,25 @@ def test_blank_plain_pages_the_corpus_makes_have_no_ink(page):
     of noise whose strongest pixels were crumbs (paper.stands_out)."""
     blank = captures._photo(np.zeros((28, 28), np.uint8), np.random.default_rng([1, 1, page]), "plain")
     err = api_error(blank)
+    assert (err.status, err.code) == (422, "no_ink")
+
+
+@pytest.mark.parametrize("desk", [(3,), (0,), (2, 3), (1, 2)], ids=["left", "top", "bottom-left", "bottom-right"])
+def test_a_photo_showing_the_desk_past_the_page_reads_the_digit(digits, model, desk):
+    """The desk's grain is no ink, nor is the page's edge, and the ruled lines ending at the desk are lines
+    (service/paper.py: beyond_page, reaches_edge)."""
+    for digit, label in digits:
+        got, filled = preprocess(photo(digit, desk=desk)), preprocess(photo(digit))
+        assert got.report["border_removed"] is True and filled.report["border_removed"] is False
+        assert got.report["lines_removed"] >= 3 and predict(model, got.pixels) == label, got.report
+        x0, y0, x1, y1 = got.report["bbox"]
+        assert 330 <= x0 < x1 <= 630 and 210 <= y0 < y1 <= 510, got.report
+        assert np.abs(got.pixels - filled.pixels).mean() < 0.03  # as if the page filled the frame
+
+
+@pytest.mark.parametrize("desk", [(3,), (2, 3)], ids=["left", "bottom-left"])
+def test_a_blank_page_on_a_desk_has_no_ink(desk):
+    err = api_error(photo(None, desk=desk))
     assert (err.status, err.code) == (422, "no_ink")
 
 

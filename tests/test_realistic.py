@@ -88,6 +88,7 @@ FLOORS = {
     "pen_thin": 0.85,
     "pen_thick": 0.85,
     "photo_pencil": 0.85,
+    "photo_desk": 0.9,
 }
 
 
