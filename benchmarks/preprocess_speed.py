@@ -100,12 +100,11 @@ def skimage_steps(ink: np.ndarray, page: np.ndarray):
 
 def opencv_steps(ink: np.ndarray, page: np.ndarray):
     """The same three steps with OpenCV, as service/paper.py and service/paper_lines.py call them."""
-    f, k = _sizes(page)
-    h, w = page.shape
+    _, k = _sizes(page)
     grey = cv2.convertScaleAbs(ink, alpha=255)
 
     def run():
-        small = cv2.resize(page, (w // f, h // f), interpolation=cv2.INTER_AREA) if f > 1 else page
+        small, _ = paper.plan(page)
         cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
         for size in AXES:
             paper_lines._thin(grey, paper_lines.FAINT * 0.05, 0.05, paper_lines.PRINT_INK, size)

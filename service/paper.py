@@ -67,12 +67,19 @@ class Page(NamedTuple):
     uneven: bool
 
 
+def plan(image: np.ndarray) -> tuple[np.ndarray, int]:
+    """The image (H, W) box-reduced by an integer factor so that its short side is about PLAN_SIDE long (itself
+    where it is shorter than twice that), and the factor."""
+    h, w = image.shape
+    f = max(1, min(h, w) // PLAN_SIDE)
+    return (cv2.resize(image, (w // f, h // f), interpolation=cv2.INTER_AREA) if f > 1 else image), f
+
+
 def flatten(gray: np.ndarray, inverted: bool) -> Page:
     """Divide the page's light out of a grayscale image; `inverted` = dark ink on light paper."""
     page = gray if inverted else 1 - gray  # (H, W), dark ink on light paper either way
     h, w = page.shape
-    f = max(1, min(h, w) // PLAN_SIDE)
-    small = cv2.resize(page, (w // f, h // f), interpolation=cv2.INTER_AREA) if f > 1 else page
+    small, f = plan(page)
     k = max(3, int(CLOSING * min(small.shape)) | 1)
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     border = np.concatenate([closed[0], closed[-1], closed[:, 0], closed[:, -1]])
@@ -90,8 +97,7 @@ def beyond_page(ink: np.ndarray, level: float) -> Beyond | None:
     a copy whose short side is about PLAN_SIDE long, like the page's light: the grain of a desk joins up there, a
     printed line and a thin stroke vanish."""
     h, w = ink.shape
-    f = max(1, min(h, w) // PLAN_SIDE)
-    small = cv2.resize(ink, (w // f, h // f), interpolation=cv2.INTER_AREA) if f > 1 else ink
+    small, f = plan(ink)
     k = max(3, ceil(BEYOND_WIDTH / f) | 1)
     mask = cv2.morphologyEx((small > level).astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
     count, labels = cv2.connectedComponents(mask, connectivity=8)

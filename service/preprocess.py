@@ -23,10 +23,10 @@ mode="auto" (the default), step by step:
     so paper → 0 and the ink's peak → 1.
     Less than MIN_CONTRAST between peak and noise floor is 422 ``no_ink`` (blank, uniform and 1×1 images).
     In a photograph, what lies past the sheet's edge (a desk, a sleeve: paper.beyond_page; a shadow's edge along the
-    border is taken for it too) is no ink: ink above
-    BEYOND_LEVEL of the faint level, wider than a printed line, reaching the frame, where such ink lies along a
-    fifth of the short side of one side or more. The peak is taken again, and the band along the sheet's edge
-    (paper.BEYOND_BAND, 4 % of the short side) counts as the frame's side in steps 7 and 8.
+    border is taken for it too) is no ink: ink above BEYOND_LEVEL of the faint level, wider than a printed line,
+    reaching the frame and never more than 35 % into it, where such ink lies along a fifth of the short side of
+    one side or more. The peak is taken again, and the band along the sheet's edge (paper.BEYOND_BAND, 4 % of the
+    short side) counts as the frame's side in steps 7 and 8.
  7. Paper lines (service/paper_lines.py): three or more thin, light, near-horizontal or near-vertical lines across
     the frame (ruled or squared paper) have their own ink subtracted, so a stroke crossing or following a line
     keeps what is darker than the print; when what is left is not writing (paper_lines.written: nothing twice as

@@ -396,10 +396,10 @@ def photo(
     if lines:
         page[20::48, :] = (150, 180, 230)  # a 2-px light-blue line every 48 px
         page[21::48, :] = (150, 180, 230)
-    wood = np.array([140, 95, 55]) + 14 * np.sin(ys / 5 + 3 * np.sin(xs / 80))[..., None]
-    for side in desk:
-        strip = DESK_STRIPS[side]
-        page[strip] = wood[strip]
+    if desk:
+        wood = np.array([140, 95, 55]) + 14 * np.sin(ys / 5 + 3 * np.sin(xs / 80))[..., None]
+        for side in desk:
+            page[DESK_STRIPS[side]] = wood[DESK_STRIPS[side]]
     if digit is not None:
         ink = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC), np.float32) / 255
         page[220:500, 340:620] = page[220:500, 340:620] * (1 - ink[..., None]) + pen * ink[..., None]
