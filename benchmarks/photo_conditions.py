@@ -48,7 +48,8 @@ HARDEST = {
     "largest frame (1280×960)": {"frame": (1280, 960)},
     "a shadow at the border": {"shadow": True},
     "pencil (graphite, HB to 2H)": {"pens": PENCILS},
-    "the desk past two of the page's edges": {"desk": (2, 2)},
+    "the desk past all four of the page's edges (a card in the frame)": {"desk": (4, 4)},
+    "the desk past two of the page's edges": {"desk": (2, 2)},  # last: the rows all at once take two, as before
 }
 PAPERS = ("plain", "ruled", "squared")
 BLANK_CONDITIONS = ("as made", "all of them at once")  # a blank page has no pen: ink and pencil alike

@@ -1,5 +1,5 @@
 """Time preprocessing of one 1280×960 phone photo (JPEG) per request, and of the same photo showing the desk past two
-of the page's edges: this tree against older revisions.
+of the page's edges, and past all four (a card in the frame): this tree against older revisions.
 
     python benchmarks/preprocess_speed.py                       # against ba8cad6, before photographs were read
     python benchmarks/preprocess_speed.py --against ba8cad6 --against b70c11a --rounds 60
@@ -52,10 +52,10 @@ def _module_at(rev: str, path: str, name: str):
 
 
 def old_preprocess(rev: str):
-    """service/preprocess.py as it was at REV, with the service/paper*.py of REV it imports."""
+    """service/preprocess.py as it was at REV, with the service/paper*.py and sheet.py of REV it imports."""
     import service
 
-    kept = {name: getattr(service, name, None) for name in ("paper", "paper_lines")}
+    kept = {name: getattr(service, name, None) for name in ("paper", "paper_lines", "sheet")}
     try:
         for name in kept:  # `from service import paper` and `from service.paper import …` must find the old module
             old = _module_at(rev, f"service/{name}.py", f"{name}_at_{rev}")
@@ -138,11 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     mnist = load_mnist(resolve_root(None))
     digit = mnist.test_x[0].numpy()
     data = _photo(digit, np.random.default_rng(0), "ruled", LARGE)
-    desk = _photo(digit, np.random.default_rng(0), "ruled", replace(LARGE, desk=(2, 2)))  # the same, on a desk
+    photos = {"": data} | {
+        f", the desk past {sides} edges": _photo(digit, np.random.default_rng(0), "ruled", replace(LARGE, desk=(n, n)))
+        for sides, n in (("two", 2), ("all four", 4))
+    }  # the same photo, on a desk
     ways = {f"preprocess at {rev}": old_preprocess(rev) for rev in args.against or ["ba8cad6"]}
     ways["preprocess now"] = preprocess
-    variants = {name: partial(run, data) for name, run in ways.items()}
-    variants |= {f"{name}, the desk past two edges": partial(run, desk) for name, run in ways.items()}
+    variants = {f"{name}{on}": partial(run, photo) for on, photo in photos.items() for name, run in ways.items()}
     from service.decode import open_image
     from service.preprocess import _flat, _shrink, _to_array
 

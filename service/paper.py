@@ -67,11 +67,11 @@ class Page(NamedTuple):
     uneven: bool
 
 
-def plan(image: np.ndarray) -> tuple[np.ndarray, int]:
-    """The image (H, W) box-reduced by an integer factor so that its short side is about PLAN_SIDE long (itself
-    where it is shorter than twice that), and the factor."""
+def plan(image: np.ndarray, side: int = PLAN_SIDE) -> tuple[np.ndarray, int]:
+    """The image (H, W) box-reduced by an integer factor so that its short side is about SIDE long (itself where
+    it is shorter than twice that), and the factor."""
     h, w = image.shape
-    f = max(1, min(h, w) // PLAN_SIDE)
+    f = max(1, min(h, w) // side)
     return (cv2.resize(image, (w // f, h // f), interpolation=cv2.INTER_AREA) if f > 1 else image), f
 
 

@@ -10,9 +10,12 @@ mode="auto" (the default), step by step:
  3. Images wider or taller than WORK_SIDE are box-reduced by an integer factor first (speed, memory); a JPEG whose
     factor is even is decoded at 1/2, 1/4 or 1/8 of its size in grey by libjpeg and reduced by what remains
     (service/decode.py), which ends at the same size.
- 4. Background and noise. An evenly lit image (a canvas, a scan, a file): background = median of the 1-pixel
-    border, noise σ = 1.4826 · its median absolute deviation (from the differences of neighbouring border pixels
-    where that leaves no contrast: a scan whose digit crosses the border). A photograph of a page
+ 4. Background and noise. First, a photo of a sheet lying wholly in the frame (a card or a note on a desk that
+    shows past all four of its edges, so the frame's border is desk: service/sheet.py) is warped to the sheet
+    alone, its four corners onto a rectangle, and every step from here on sees a page that fills its frame.
+    An evenly lit image (a canvas, a scan, a file): background = median of the 1-pixel border, noise σ = 1.4826 ·
+    its median absolute deviation (from the differences of neighbouring border pixels where that leaves no
+    contrast: a scan whose digit crosses the border). A photograph of a page
     (service/paper.py: the paper, seen through a grey closing that erases the ink, varies along the border by more
     than 6 %): the page's light is estimated over the whole frame and divided out (ink = 1 − image / light), σ from
     the MAD over the frame.
@@ -58,9 +61,12 @@ another size, scaled to [0, 1]; no inversion, levelling or cropping, and blank i
 The report (JSON): mode; inverted; original_size [w, h] as uploaded; bbox [x0, y0, x1, y1] of the ink in the
 upright image's pixels (null in raw mode); scale (output pixels per upright input pixel); com_shift [dx, dy]
 (output pixels moved from box-centred to mass-centred placement); frames (in the file); exif_rotated; and in auto
-mode background_removed (bool: step 4 divided a photograph's uneven light out), border_removed (bool: step 6 left
-out ink lying along the frame's side: a desk past the sheet's edge, or a shadow's edge), lines_removed (int: paper
-lines found and erased in step 7) and components_kept (int: connected components that make the digit in step 8).
+mode sheet ([[x, y] × 4]: the corners of the sheet found lying in the frame in step 4, clockwise from the top left,
+in the upright image's pixels, or null; where there is one, bbox is the box of the corners of the digit's box on
+the sheet, mapped back into the upright image), background_removed (bool: step 4 divided a photograph's uneven
+light out), border_removed (bool: step 6 left out ink lying along the frame's side: a desk past the sheet's edge,
+or a shadow's edge), lines_removed (int: paper lines found and erased in step 7) and components_kept (int:
+connected components that make the digit in step 8).
 """
 
 from __future__ import annotations
@@ -74,7 +80,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from model.config import DIGIT_BOX, DIGIT_CENTRE, INPUT_SIDE
-from service import grey_png, paper, paper_lines
+from service import grey_png, paper, paper_lines, sheet
 from service.decode import MAX_PIXELS, open_upload
 from service.errors import ApiError
 from service.png import png_data_url
@@ -233,6 +239,7 @@ class Ink(NamedTuple):
 def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
     """Polarity, levelling (the page's light divided out of photos), paper lines, the digit's components, crop,
     20-px fit and centring by mass (steps 4–10)."""
+    gray, found = _sheet_alone(gray, factor, report)
     ink = _ink(gray)
     report.update(inverted=ink.inverted, background_removed=ink.uneven, border_removed=False, lines_removed=0)
     report.update(components_kept=1)
@@ -240,7 +247,7 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
         pixels, box = _level_mnist(gray[None])
         _mnist_report(report, box[0].tolist(), factor)
         return pixels[0]
-    ink, band = _on_the_page(ink)
+    ink, band = _on_the_page(ink) if found is None else (ink, None)  # a rectified sheet shows nothing past it
     report["border_removed"] = band is not None
     pixels, peak, report["lines_removed"] = _without_lines(ink, band)
     low, high = (ink.floor + share * (peak - ink.floor) for share in (FAINT_THRESHOLD, INK_THRESHOLD))
@@ -254,8 +261,17 @@ def _auto(gray: np.ndarray, factor: int, report: dict) -> np.ndarray:
     crop = np.where(_grow(digit[window], m), pixels[window], 0)  # other components and specks left out
     peak = float(crop.max())
     pixels, report["com_shift"] = _centre(_fit(_level(crop, ink.floor, peak), scale))
-    report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=scale / factor)
+    x0, y0, x1, y1 = (x0, y0, x1, y1) if found is None else found.box_in_image((x0, y0, x1, y1))
+    report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=BOX / max(y1 - y0, x1 - x0) / factor)
     return pixels
+
+
+def _sheet_alone(gray: np.ndarray, factor: int, report: dict) -> tuple[np.ndarray, sheet.Sheet | None]:
+    """A photo of a sheet lying wholly in the frame (service/sheet.py) as the sheet alone, rectified, and the
+    sheet; the image as it is and None otherwise. The report's sheet: its corners in the upload's pixels, or null."""
+    found = sheet.find(gray) if min(gray.shape) >= paper.MIN_PAGE_SIDE else None
+    report["sheet"] = None if found is None else np.round(found.corners * factor, 1).tolist()
+    return (gray, None) if found is None else (found.warp(gray), found)
 
 
 def _on_the_page(ink: Ink) -> tuple[Ink, np.ndarray | None]:
@@ -321,7 +337,9 @@ def _mnist_report(report: dict, box: list[int], factor: int) -> dict:
     """REPORT completed for an image that was only levelled; box is y0, y1, x0, x1 (a row of _level_mnist's, as
     a list)."""
     y0, y1, x0, x1 = box
-    report.update(inverted=False, background_removed=False, border_removed=False, lines_removed=0, components_kept=1)
+    report.update(
+        sheet=None, inverted=False, background_removed=False, border_removed=False, lines_removed=0, components_kept=1
+    )
     report.update(bbox=[x0 * factor, y0 * factor, x1 * factor, y1 * factor], scale=1.0, com_shift=[0, 0])
     return report
 

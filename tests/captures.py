@@ -8,7 +8,8 @@ uploads that are hard to read: a digit written on plain, ruled or squared paper 
 quarter to half of the frame's short side anywhere in a 480-1280 px frame, sometimes a shadow at the border), scans
 captured at 8×8 (17 grey levels, as in the UCI optdigits set), 12×12 or 16×16 and scaled up to 64×64, and pens far
 thinner or thicker than MNIST's strokes; and a sheet photographed lying on a desk that shows past one or two of its
-edges. Every image comes from a MNIST *test* digit and a seeded generator.
+edges, or past all four (a card wholly in the frame). Every image comes from a MNIST *test* digit and a seeded
+generator.
 """
 
 from __future__ import annotations
@@ -265,6 +266,15 @@ def photo_desk(digit: np.ndarray, rng: Rng) -> bytes:
     return _photo(digit, rng, lines, DESK)
 
 
+CARD = replace(PHOTO, desk=(4, 4))
+
+
+def photo_card(digit: np.ndarray, rng: Rng) -> bytes:
+    """The sheet wholly in the frame: a card or a note lying on a desk that shows past all four of its edges."""
+    lines = ("plain", "ruled", "squared")[int(rng.integers(3))]
+    return _photo(digit, rng, lines, CARD)
+
+
 # ---------- low-resolution scans ----------
 
 
@@ -333,7 +343,8 @@ FIRST = {
     f.__name__: f
     for f in (photo_plain, photo_ruled, photo_squared, photo_small, scan_8, scan_12, scan_16, pen_thin, pen_thick)
 }  # the set as first made and measured
-ADDED = {f.__name__: f for f in (photo_pencil, photo_desk)}  # kinds added since: each draws with its own generator
+# kinds added since, in the order they came: each draws with its own generator
+ADDED = {f.__name__: f for f in (photo_pencil, photo_desk, photo_card)}
 KINDS = FIRST | ADDED
 GROUPS = {kind: kind.split("_")[0] for kind in KINDS}  # photo, scan or pen
 

@@ -347,10 +347,10 @@ def test_report_is_json_and_png_data_url_round_trips(digits):
     report = json.loads(json.dumps(got.report))
     assert set(report) == {
         "mode", "inverted", "original_size", "bbox", "scale", "com_shift", "frames", "exif_rotated",
-        "background_removed", "border_removed", "lines_removed", "components_kept",
+        "sheet", "background_removed", "border_removed", "lines_removed", "components_kept",
     }  # fmt: skip
     assert (report["background_removed"], report["lines_removed"], report["components_kept"]) == (False, 0, 1)
-    assert report["border_removed"] is False
+    assert report["border_removed"] is False and report["sheet"] is None
     assert report["original_size"] == [SIDE, SIDE] and report["mode"] == "auto"
     assert report["scale"] == pytest.approx(
         20 / max(report["bbox"][2] - report["bbox"][0], report["bbox"][3] - report["bbox"][1])
@@ -495,6 +495,25 @@ def test_a_photo_showing_the_desk_past_the_page_reads_the_digit(digits, model, d
 @pytest.mark.parametrize("desk", [(3,), (2, 3)], ids=["left", "bottom-left"])
 def test_a_blank_page_on_a_desk_has_no_ink(desk):
     err = api_error(photo(None, desk=desk))
+    assert (err.status, err.code) == (422, "no_ink")
+
+
+def test_a_card_lying_on_a_desk_reads_as_if_it_filled_the_frame(digits, model):
+    """The desk past all four edges: the frame's border is desk, so the card is found by its corners and warped to
+    fill the frame (service/sheet.py), and nothing is left of the desk to cut or to take for ink."""
+    card = [[200, 150], [779, 150], [779, 559], [200, 559]]  # DESK_STRIPS' inner edges: the card's corner pixels
+    for digit, label in digits:
+        got, filled = preprocess(photo(digit, desk=(0, 1, 2, 3))), preprocess(photo(digit))
+        np.testing.assert_allclose(got.report["sheet"], card, atol=2)
+        assert filled.report["sheet"] is None and got.report["border_removed"] is False
+        assert got.report["lines_removed"] >= 3 and predict(model, got.pixels) == label, got.report
+        x0, y0, x1, y1 = got.report["bbox"]  # in the upload's pixels, as without the desk
+        assert 330 <= x0 < x1 <= 630 and 210 <= y0 < y1 <= 510, got.report
+        assert np.abs(got.pixels - filled.pixels).mean() < 0.02  # as if the page filled the frame
+
+
+def test_a_blank_card_on_a_desk_has_no_ink():
+    err = api_error(photo(None, desk=(0, 1, 2, 3)))
     assert (err.status, err.code) == (422, "no_ink")
 
 

@@ -89,6 +89,7 @@ FLOORS = {
     "pen_thick": 0.85,
     "photo_pencil": 0.85,
     "photo_desk": 0.9,
+    "photo_card": 0.9,
 }
 
 
