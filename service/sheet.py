@@ -40,7 +40,8 @@ SHEET_PAPER = 0.75  # … is light over this share of what it encloses (the writ
 SHEET_STEP = 0.2  # … and the desk around it is darker by this share of the sheet's light
 EDGE_OFFSET = 1.5  # pixels of that copy: the image is compared this far either side of each edge …
 EDGE_SAMPLES = 24  # … at this many points along it
-FIT_WIDTH = 2  # pixels of that copy: the outline's points this close to an edge are fitted with its line
+FIT_WIDTH = 2  # pixels of that copy: the outline's points this close to an edge are fitted with its line …
+FIT_MOVE = 6  # … and the corners where the lines meet lie this close to the simplified outline's, or are not used
 OUTLINE = 0.02  # the outline's simplification: points this share of its length off the quadrilateral are dropped
 
 
@@ -136,13 +137,18 @@ def _fitted(quad: np.ndarray, outline: np.ndarray) -> np.ndarray:
         if np.count_nonzero(beside) < 5:
             return quad
         lines.append(cv2.fitLine(points[beside], cv2.DIST_HUBER, 0, 0.01, 0.01).reshape(4))  # vx, vy, x0, y0
-    return np.array([_meet(lines[i - 1], lines[i]) for i in range(4)], np.float32)
+    fitted = np.array([_meet(lines[i - 1], lines[i]) for i in range(4)], np.float32)
+    moved = np.abs(fitted - quad).max()  # NaN where two fitted lines are parallel
+    return fitted if moved <= FIT_MOVE else quad  # a far corner: an outline that is no sheet's, kept as it was
 
 
 def _meet(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Where two lines (vx, vy, x0, y0) cross (2,)."""
+    """Where two lines (vx, vy, x0, y0) cross (2,): (NaN, NaN) where they are parallel."""
     (u1, v1, x1, y1), (u2, v2, x2, y2) = first, second
-    s = np.linalg.solve([[u1, -u2], [v1, -v2]], [x2 - x1, y2 - y1])[0]
+    det = u2 * v1 - u1 * v2
+    if abs(det) < 1e-6:
+        return np.full(2, np.nan)
+    s = (u2 * (y2 - y1) - v2 * (x2 - x1)) / det
     return np.array([x1 + s * u1, y1 + s * v1])
 
 

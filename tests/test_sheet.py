@@ -129,3 +129,13 @@ def _small_card() -> np.ndarray:
 )
 def test_what_is_not_a_sheet_lying_in_the_frame(make):
     assert sheet.find(make()) is None
+
+
+def test_fitted_edges_meet_where_the_hand_computation_says():
+    """y = x and y = 2 − x cross at (1, 1); parallel lines never do, and a quadrilateral keeps its corners then."""
+    r = np.sqrt(0.5)
+    np.testing.assert_allclose(sheet._meet(np.array([r, r, 0, 0]), np.array([r, -r, 0, 2])), [1, 1], atol=1e-9)
+    assert np.isnan(sheet._meet(np.array([1.0, 0, 0, 0]), np.array([1.0, 0, 0, 5]))).all()
+    square = np.array([[10, 10], [50, 10], [50, 50], [10, 50]], np.float32)
+    outline = np.array([[[10, y]] for y in range(10, 51)] + [[[x, 30]] for x in range(10, 51)], np.int32)  # an L
+    np.testing.assert_array_equal(sheet._fitted(square, outline), square)  # too few points beside two edges
