@@ -8,8 +8,8 @@ uploads that are hard to read: a digit written on plain, ruled or squared paper 
 quarter to half of the frame's short side anywhere in a 480-1280 px frame, sometimes a shadow at the border), scans
 captured at 8×8 (17 grey levels, as in the UCI optdigits set), 12×12 or 16×16 and scaled up to 64×64, and pens far
 thinner or thicker than MNIST's strokes; and a sheet photographed lying on a desk that shows past one or two of its
-edges, or past all four (a card wholly in the frame). Every image comes from a MNIST *test* digit and a seeded
-generator.
+edges, or a card turned by up to 20° lying wholly in the frame on the desk. Every image comes from a MNIST *test*
+digit and a seeded generator.
 """
 
 from __future__ import annotations
@@ -162,12 +162,18 @@ def _desk(page: Image.Image, box: tuple[int, int, int, int] | None, frame: tuple
         d = int(min(margin[side] + depth[side] * (w if side % 2 else h), room[side]))
         if d > 0:
             (desk[:d], desk[:, pw - d :], desk[ph - d :], desk[:, :d])[side][...] = True
-    wood = rng.uniform([60, 40, 20], [170, 120, 80]) if rng.random() < 0.7 else rng.uniform(20, 90, 3)
-    ys, xs = np.mgrid[0:ph, 0:pw].astype(np.float32)
-    grain = 12 * np.sin(ys / rng.uniform(3, 9) + 3 * np.sin(xs / rng.uniform(40, 120)))
     pixels = np.asarray(page, np.float32).copy()
-    pixels[desk] = np.clip(wood + grain[desk][:, None], 0, 255)
+    pixels[desk] = _wood((ph, pw), rng)[desk]
     return Image.fromarray(pixels.astype(np.uint8))
+
+
+def _wood(shape: tuple[int, int], rng: Rng) -> np.ndarray:
+    """A wooden desk (H, W, 3) float32 RGB in [0, 255], light or dark, its grain running across it."""
+    h, w = shape
+    wood = rng.uniform([60, 40, 20], [170, 120, 80]) if rng.random() < 0.7 else rng.uniform(20, 90, 3)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    grain = 12 * np.sin(ys / rng.uniform(3, 9) + 3 * np.sin(xs / rng.uniform(40, 120)))
+    return np.clip(wood + grain[..., None], 0, 255).astype(np.float32)
 
 
 def _perspective(page: Image.Image, size: tuple[int, int], rng: Rng, how: Photo) -> Image.Image:
@@ -215,9 +221,15 @@ def _photo(digit: np.ndarray, rng: Rng, lines: str, how: Photo = PHOTO) -> bytes
     box = _write(page, digit, rng, how)
     if how.desk[1]:  # drawn by a generator of its own: the photo's other draws stay those it has without a desk
         page = _desk(page, box, (w, h), rng.spawn(1)[0], how)
-    img = _perspective(page, (w, h), rng, how).filter(ImageFilter.GaussianBlur(float(rng.uniform(*how.blur))))
+    return _camera(_perspective(page, (w, h), rng, how), rng, how)
+
+
+def _camera(img: Image.Image, rng: Rng, how: Photo) -> bytes:
+    """What the phone makes of the scene in its frame (RGB): blur, light falling off and a shadow, sensor noise,
+    JPEG."""
+    img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(*how.blur))))
     shadow = rng.random() < 0.3 if how.shadow is None else how.shadow
-    rgb = np.asarray(img, np.float32) * _light((h, w), rng, shadow, how)[..., None]
+    rgb = np.asarray(img, np.float32) * _light((img.height, img.width), rng, shadow, how)[..., None]
     rgb += rng.normal(0, rng.uniform(*how.noise), rgb.shape)  # sensor noise
     out = Image.fromarray(np.clip(np.round(rgb), 0, 255).astype(np.uint8))
     return _encode(out, "JPEG", quality=int(rng.integers(how.quality[0], how.quality[1] + 1)))
@@ -266,13 +278,28 @@ def photo_desk(digit: np.ndarray, rng: Rng) -> bytes:
     return _photo(digit, rng, lines, DESK)
 
 
-CARD = replace(PHOTO, desk=(4, 4))
+CARD_SIZE = (0.5, 0.65)  # a card's sides, a share of the frame's: turned by CARD_TURN, it stays in the frame
+CARD_TURN = 20  # degrees either way
+CARD_CLEAR = 0.02  # the card keeps this share of the frame clear of its sides
 
 
 def photo_card(digit: np.ndarray, rng: Rng) -> bytes:
-    """The sheet wholly in the frame: a card or a note lying on a desk that shows past all four of its edges."""
+    """A card or a note (a page half to two thirds of the frame's sides, any paper) turned by up to CARD_TURN°,
+    lying wholly in the frame on a desk: the desk shows past all four of its edges, over half of the frame."""
+    w, h = FRAMES[int(rng.integers(len(FRAMES)))]
     lines = ("plain", "ruled", "squared")[int(rng.integers(3))]
-    return _photo(digit, rng, lines, CARD)
+    size = rng.uniform(*CARD_SIZE)
+    card = _paper(w, h, rng, lines)
+    _write(card, digit, rng, PHOTO)
+    card = card.resize((int(w * size), int(h * size)), Image.Resampling.BICUBIC)  # seen from further away
+    turn = float(rng.uniform(-CARD_TURN, CARD_TURN))
+    shape = Image.new("L", card.size, 255).rotate(turn, Image.Resampling.BICUBIC, expand=True)
+    card = card.rotate(turn, Image.Resampling.BICUBIC, expand=True)
+    (cw, ch), mx, my = card.size, int(CARD_CLEAR * w), int(CARD_CLEAR * h)
+    at = int(rng.integers(mx, w - cw - mx + 1)), int(rng.integers(my, h - ch - my + 1))
+    scene = Image.fromarray(_wood((h, w), rng).astype(np.uint8))
+    scene.paste(card, at, shape)
+    return _camera(scene, rng, PHOTO)
 
 
 # ---------- low-resolution scans ----------
