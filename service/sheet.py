@@ -12,13 +12,18 @@ undone with it. What ``find`` guarantees, on a grayscale image (H, W) in [0, 1]:
   lines vanish; the writing is a hole in the sheet, and is filled in), and broad: opened by SHEET_OPEN of the short
   side (the corners the opening cuts are given back), so that a stroke, even a thick light one on a dark ground, is
   never a sheet;
-- it reaches no side of the frame (a page that fills the frame or runs off it is the paper the other steps expect),
-  covers SHEET_AREA of the frame or more, fills SHEET_FILL of the quadrilateral its outline simplifies to, and is
-  light over SHEET_PAPER of what it encloses; its corners are where lines fitted to the outline along each edge
-  meet;
+- it reaches no side of the frame (a page that fills the frame or runs off it is the paper the other steps expect;
+  where more than half of the frame's border is light, nothing further is looked at), covers SHEET_AREA of the
+  frame or more, fills SHEET_FILL of the quadrilateral its outline simplifies to, and is light over SHEET_PAPER of
+  what it encloses; its corners are where lines fitted to the outline along each edge meet (the simplified
+  outline's own, where the fitted ones land more than FIT_MOVE away), the first the one nearest the frame's top
+  left (so a card turned by more than 45° comes out on its side: which way is up is not known);
 - along each of its four edges the image steps down by SHEET_STEP or more from just inside to just outside: the
   edge of a sheet on a desk, not a shadow's ramp or light falling off;
 - otherwise None, and the image is used as it is.
+
+Cost: about 0.5 ms of a 1280×960 photo's preprocessing (docs/serving.md); on the 256-px copy the page's light is
+estimated on, three times that.
 """
 
 from __future__ import annotations
