@@ -75,6 +75,12 @@ def plan(image: np.ndarray, side: int = PLAN_SIDE) -> tuple[np.ndarray, int]:
     return (cv2.resize(image, (w // f, h // f), interpolation=cv2.INTER_AREA) if f > 1 else image), f
 
 
+def border(image: np.ndarray) -> np.ndarray:
+    """The pixels of the image's (H, W) 1-pixel border, each once where it is 2×2 or larger (the top and bottom rows,
+    then the columns between them)."""
+    return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
+
+
 def flatten(gray: np.ndarray, inverted: bool) -> Page:
     """Divide the page's light out of a grayscale image; `inverted` = dark ink on light paper."""
     page = gray if inverted else 1 - gray  # (H, W), dark ink on light paper either way
@@ -158,10 +164,8 @@ def boxes(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 def reaches_edge(labels: np.ndarray, count: int, band: np.ndarray | None = None) -> np.ndarray:
     """Which of the count components labelled in labels (H, W) reach the page's edge (count,) bool: a side of the
     frame, or the band along the sheet's edge where the photo shows what lies past it (Beyond.band)."""
-    edge = [labels[0], labels[-1], labels[:, 0], labels[:, -1]]
-    if band is not None:
-        edge.append(labels[band])
-    return np.bincount(np.concatenate(edge), minlength=count) > 0
+    edge = border(labels) if band is None else np.concatenate([border(labels), labels[band]])
+    return np.bincount(edge, minlength=count) > 0
 
 
 def _rim_or_crumb(box: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.ndarray:

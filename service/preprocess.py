@@ -354,7 +354,7 @@ def _ink(gray: np.ndarray) -> Ink:
     over the whole frame (paper.flatten) of a photograph."""
     if _black_border(gray):
         return _ink_on_black(gray)
-    border = np.sort(np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]]))
+    border = np.sort(paper.border(gray))
     paper_level = float(border[len(border) // 2])  # median
     noise = 1.4826 * float(np.sort(np.abs(border - paper_level))[len(border) // 2])  # σ from the MAD
     lo, hi = float(gray.min()), float(gray.max())

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from service.paper import plan
+from service.paper import border, plan
 
 SHEET_SIDE = 128  # px: the sheet is looked for on a copy whose short side is about this long
 LINES = 0.02  # a grey closing this share of the short side wide erases printed lines (a pen's stroke is a hole)
@@ -79,7 +79,7 @@ def find(gray: np.ndarray) -> Sheet | None:
     k = max(3, int(LINES * min(small.shape)) | 1)
     light = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     _, bright = cv2.threshold(np.round(light * 255).astype(np.uint8), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ring = np.concatenate([bright[0], bright[-1], bright[1:-1, 0], bright[1:-1, -1]])
+    ring = border(bright)
     if np.count_nonzero(ring) > 0.5 * len(ring):
         return None  # the frame's border is mostly paper: the page fills the frame (most photos stop here)
     outline = _outline(bright)
