@@ -1,5 +1,6 @@
 """Time preprocessing of one 1280×960 phone photo (JPEG) per request, and of the same photo showing the desk past two
-of the page's edges, and past all four (a card in the frame): this tree against older revisions.
+of the page's edges, and past all four (a card in the frame): this tree against older revisions. Also the same photo
+saved as the HEIC and AVIF phones make, at 1280×960 and scaled up to 12 megapixels (4032×3024), against its JPEG.
 
     python benchmarks/preprocess_speed.py                       # against ba8cad6, before photographs were read
     python benchmarks/preprocess_speed.py --against ba8cad6 --against b70c11a --rounds 60
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
 import statistics
 import subprocess
 import sys
@@ -114,6 +116,25 @@ def opencv_steps(ink: np.ndarray, page: np.ndarray):
     return run
 
 
+def phone_formats(jpeg: bytes) -> dict[str, bytes]:
+    """The photo as a phone could save it: JPEG (quality 88), HEIC and AVIF (quality 60), at its own size and at
+    12 megapixels (4032×3024, bicubic, a little sensor noise so that the encoders have detail to keep)."""
+    from PIL import Image
+
+    import service.decode  # noqa: F401  (registers HEIC)
+
+    photo = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    big = np.asarray(photo.resize((4032, 3024), Image.Resampling.BICUBIC), np.float32)
+    big = Image.fromarray(np.clip(big + np.random.default_rng(0).normal(0, 1, big.shape), 0, 255).astype(np.uint8))
+    out = {}
+    for size, img in ((f"{photo.width}×{photo.height}", photo), ("4032×3024", big)):
+        for fmt, quality in (("JPEG", 88), ("HEIF", 60), ("AVIF", 60)):
+            buf = io.BytesIO()
+            img.save(buf, fmt, quality=quality)
+            out[f"{size} {'HEIC' if fmt == 'HEIF' else fmt}, {len(buf.getvalue()) // 1000:,} kB"] = buf.getvalue()
+    return out
+
+
 def median_ms(variants: dict, rounds: int) -> dict[str, float]:
     """Median milliseconds of each callable, run interleaved."""
     times: dict[str, list[float]] = {name: [] for name in variants}
@@ -145,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     ways = {f"preprocess at {rev}": old_preprocess(rev) for rev in args.against or ["ba8cad6"]}
     ways["preprocess now"] = preprocess
     variants = {f"{name}{on}": partial(run, photo) for on, photo in photos.items() for name, run in ways.items()}
+    variants |= {f"preprocess now, {name}": partial(preprocess, photo) for name, photo in phone_formats(data).items()}
     from service.decode import open_image
     from service.preprocess import _flat, _shrink, _to_array
 

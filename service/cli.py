@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from model import WeightsError
+from service.decode import NAMES
 from service.errors import ApiError
 from service.export import ExportError, export
 from service.handler import ModelHandler
@@ -29,7 +30,7 @@ def build_parser(settings: dict) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digits", description="Recognise handwritten digits in image files.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("predict", help="classify image files", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, GIF, BMP, WebP, TIFF)")
+    p.add_argument("images", nargs="+", type=Path, help=f"image files ({NAMES})")
     p.add_argument(
         "--weights", type=Path, default=Path(settings["WEIGHTS_PATH"]), help="weights file (env DIGITS_WEIGHTS)"
     )

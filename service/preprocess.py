@@ -171,9 +171,9 @@ def _normalized(gray: np.ndarray, mode: str, factor: int, report: dict) -> Prepr
 
 
 def _orient(img: Image.Image) -> tuple[Image.Image, bool]:
-    """Apply the EXIF orientation tag, if any."""
+    """Apply the EXIF orientation tag, if any; whether the image was turned (HEIC: by libheif, as it decoded)."""
     if img.getexif().get(0x0112, 1) in (None, 1):  # 0x0112 = Orientation
-        return img, False
+        return img, img.info.get("original_orientation", 1) not in (None, 1)  # decode.py: HEIC's tag, applied
     return ImageOps.exif_transpose(img), True
 
 

@@ -20,6 +20,7 @@ from service.decode import open_image
 from service.errors import ApiError
 from service.preprocess import normalize, preprocess
 from tests import captures
+from tests.hostile.make_corpus import heic_claiming
 
 SIDE = 140  # test drawings: an MNIST digit upscaled 5×
 
@@ -201,11 +202,14 @@ def _variants(img: Image.Image) -> dict[str, bytes]:
         "tiff-RGB": encode(rgb, "TIFF"),
         "tiff-CMYK": encode(rgb.convert("CMYK"), "TIFF"),
         "tiff-I16": encode(i16, "TIFF"),
+        "heic-RGB": encode(rgb, "HEIF", quality=90),  # an iPhone's photos (pillow-heif)
+        "avif-RGB": encode(rgb, "AVIF", quality=90),
+        "avif-RGBA": encode(rgba, "AVIF", quality=90),
     }
 
 
 VARIANTS = list(_variants(Image.new("L", (4, 4))))
-LOSSY = ("jpeg", "webp-RGB", "gif", "png-P", "png-1bit")  # quantised or lossy encodings
+LOSSY = ("jpeg", "webp-RGB", "gif", "png-P", "png-1bit", "heic", "avif")  # quantised or lossy encodings
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -276,6 +280,52 @@ def test_exif_orientation_is_applied(orientation, stored, digits):
     assert got.report["exif_rotated"] is True and untagged.report["exif_rotated"] is False
     assert np.abs(got.pixels - reference).mean() < 0.02
     assert np.abs(untagged.pixels - reference).mean() > 0.1  # the tag is what made the difference
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_a_phones_rotation_is_applied(fmt, digits):
+    """A phone stores a portrait photo sideways and says how to turn it: HEIC's rotation is applied by libheif as
+    it decodes (its EXIF tag then reads 1), AVIF's EXIF tag by exif_transpose, as a JPEG's."""
+    upright = drawing(digits[0][0]).convert("RGB").resize((96, 128))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned 90° anticlockwise: the viewer turns it back clockwise
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)
+    got = preprocess(encode(sideways, fmt, quality=90, exif=exif.tobytes()))
+    untagged = preprocess(encode(sideways, fmt, quality=90))
+    reference = preprocess(encode(upright, "PNG")).pixels
+    assert got.report["exif_rotated"] is True and untagged.report["exif_rotated"] is False
+    assert np.abs(got.pixels - reference).mean() < 0.02
+    assert np.abs(untagged.pixels - reference).mean() > 0.1  # the tag is what made the difference
+
+
+def test_a_phone_photo_reads_the_same_as_heic_as_as_jpeg(mnist):
+    """One photo of the corpus (a JPEG), saved again as the HEIC and the AVIF a phone would make: the same 28×28
+    input within the compressions' noise, the same steps, and the bbox in the same pixels."""
+    photo = Image.open(io.BytesIO(captures.photo_ruled(mnist.test_x[3].numpy(), np.random.default_rng(3))))
+    want = preprocess(encode(photo, "PNG"))
+    for fmt in ("HEIF", "AVIF"):
+        got = preprocess(encode(photo, fmt, quality=90))
+        assert np.abs(got.pixels - want.pixels).mean() < 0.01, fmt
+        assert got.report["lines_removed"] == want.report["lines_removed"] > 0, fmt
+        assert np.abs(np.subtract(got.report["bbox"], want.report["bbox"])).max() <= 4, fmt
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_a_file_branded_only_as_generic_heif_is_read(fmt, digits):
+    """Some encoders give a HEIC or an AVIF the generic major brand mif1: the codec inside decides which reads it."""
+    img = drawing(digits[0][0]).convert("RGB")
+    data = bytearray(encode(img, fmt, quality=90))
+    assert data[4:8] == b"ftyp"
+    data[8:12] = b"mif1"  # the major brand; the compatible brands after it still name the codec
+    got = preprocess(bytes(data))
+    assert np.abs(got.pixels - preprocess(encode(img, "PNG")).pixels).mean() < 0.05
+
+
+@pytest.mark.parametrize("size", [(8000, 5001), (50_000, 50_000)], ids=["over-40MP", "pillow-own-guard"])
+def test_a_heic_bomb_is_refused_before_decoding(size):
+    with pytest.raises(ApiError) as info:
+        open_image(heic_claiming(*size))  # decoding it would fail: 413 proves it was never tried
+    assert (info.value.status, info.value.code) == (413, "image_too_large")
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "TIFF", "WEBP", "PNG"])
@@ -564,7 +614,7 @@ def test_images_in_formats_we_do_not_read_are_unsupported(fmt, digits):
     assert (err.status, err.code) == (415, "unsupported_media_type")
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"])
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "AVIF"])
 def test_truncated_files_are_invalid(fmt, digits):
     data = encode(drawing(digits[0][0]).convert("RGB"), fmt)
     err = api_error(data[: len(data) // 2])
@@ -607,8 +657,8 @@ def test_blank_images_have_no_ink(img):
 def test_corrupted_files_raise_only_api_errors(digits):
     rng = np.random.default_rng(0)
     img = drawing(digits[0][0]).convert("RGB")
-    originals = [encode(img, fmt) for fmt in ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")]
-    for i in range(240):
+    originals = [encode(img, fmt) for fmt in ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "AVIF")]
+    for i in range(320):
         data = bytearray(originals[i % len(originals)])
         for pos in rng.integers(0, len(data), size=int(rng.integers(1, 8))):
             data[pos] = int(rng.integers(0, 256))

@@ -14,7 +14,7 @@ const FRIENDLY = {
   invalid_image: "That file could not be read as an image. Try a PNG or JPEG of a digit.",
   image_too_large: "That picture has too many pixels. Try a smaller one.",
   request_too_large: "That file is too large. Try a smaller picture.",
-  unsupported_media_type: "That file is not an image this service reads. Try a PNG, JPEG, GIF, BMP, WebP or TIFF.",
+  unsupported_media_type: "That file is not an image this service reads. Try a PNG, JPEG, GIF, BMP, WebP, TIFF, HEIC or AVIF.",
 };
 
 async function request(url, options = {}) {

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+import service.decode  # noqa: F401  (registers HEIC with Pillow, as the service reads it)
+
 BOUNDARY = "hostile-corpus-boundary-7f3a"
 BATCH_LIMIT = 256  # service/settings.py BATCH_LIMIT default
 BODY_LIMIT = 4 * 1024 * 1024  # service/settings.py MAX_CONTENT_LENGTH default
@@ -189,6 +191,22 @@ def exif_rotated_jpeg(d: Digits, i: int) -> bytes:
     return data
 
 
+def iphone_heic(d: Digits, i: int) -> bytes:
+    """A portrait HEIC as an iPhone stores it: the pixels sideways, the rotation in the file (libheif applies it)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = d.paper(i, 112).transpose(Image.Transpose.ROTATE_90).convert("RGB")
+    return encode(stored, "HEIF", quality=90, exif=exif.tobytes())
+
+
+def heic_claiming(width: int, height: int) -> bytes:
+    """A real HEIC (64×64: no clean-aperture crop) whose image size box, ispe, claims width×height."""
+    data = bytearray(encode(Image.new("RGB", (64, 64), (255, 255, 255)), "HEIF"))
+    at = data.index(b"ispe") + 8  # the box's version and flags, then its width and height
+    data[at : at + 8] = struct.pack(">II", width, height)
+    return bytes(data)
+
+
 def palette_with_transparency(d: Digits, i: int) -> bytes:
     """P-mode PNG: index 0 fully transparent background, ink in shades of black (tRNS chunk)."""
     ink = np.asarray(d.ink(i, 56))
@@ -288,6 +306,8 @@ def odd_but_valid(d: Digits) -> list[Case]:
             b"digit.webp",
             digit=L(12),
         ),
+        Case("heic_iphone_portrait", "multipart", iphone_heic(d, 32), "image/heic", b"IMG_0042.HEIC", digit=L(32)),
+        Case("avif", "multipart", encode(d.paper(33, 56), "AVIF", quality=90), "image/avif", b"d.avif", digit=L(33)),
         Case("huge_legal_canvas_4000x3000", "multipart", huge_canvas(d, 13), digit=L(13)),
         Case(
             "png_part_labelled_text_plain",
@@ -350,7 +370,7 @@ def odd_but_valid(d: Digits) -> list[Case]:
 
 def bad_images(d: Digits) -> list[Case]:
     """Files that are not digits we can read: each a 4xx with its code."""
-    png, jpeg = encode(d.paper(0, 56), "PNG"), encode(d.paper(0, 56), "JPEG")
+    png, jpeg, heic = encode(d.paper(0, 56), "PNG"), encode(d.paper(0, 56), "JPEG"), iphone_heic(d, 0)
     return [
         Case("zero_byte_file", "multipart", b"", status=400, code="invalid_image"),
         Case("empty_raw_png_body", "raw", b"", status=400, code="invalid_image"),
@@ -379,6 +399,13 @@ def bad_images(d: Digits) -> list[Case]:
             b"x.jpg",
             status=413,
             code="image_too_large",
+        ),
+        *(  # an iPhone's file, cut short or claiming to be huge
+            Case(name, "multipart", body, "image/heic", b"IMG_0001.HEIC", status=status, code=code)
+            for name, body, status, code in (
+                ("truncated_heic", heic[: len(heic) // 2], 400, "invalid_image"),
+                ("heic_bomb_header_50000x50000", heic_claiming(50_000, 50_000), 413, "image_too_large"),
+            )
         ),
         Case("one_by_one_pixel", "multipart", encode(Image.new("L", (1, 1), 0), "PNG"), status=422, code="no_ink"),
         Case("all_white", "multipart", encode(Image.new("L", (64, 64), 255), "PNG"), status=422, code="no_ink"),
