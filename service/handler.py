@@ -19,6 +19,7 @@ import numpy as np
 
 from model import MLP, load_weights
 from model.files import HISTORY, TOP_IMAGES, beside
+from service.decode import MAX_PIXELS
 from service.inference import Prediction, Predictor
 from service.inputs import Inputs, Options
 from service.metrics import count_predictions
@@ -43,10 +44,18 @@ class ModelHandler:
     """One network, loaded once, and the steps every request goes through."""
 
     def __init__(
-        self, name: str, model: MLP, predictor: Predictor, neurons: Neurons, description: dict, timeline: Timeline
+        self,
+        name: str,
+        model: MLP,
+        predictor: Predictor,
+        neurons: Neurons,
+        description: dict,
+        timeline: Timeline,
+        max_pixels: int = MAX_PIXELS,
     ) -> None:
         self.name, self.model, self.predictor = name, model, predictor
         self.neurons, self.description, self.timeline = neurons, description, timeline
+        self.max_pixels = max_pixels  # the largest image it decodes (settings' MAX_PIXELS)
 
     @classmethod
     def from_weights(cls, path: str | Path, name: str, config: Mapping[str, Any]) -> ModelHandler:
@@ -57,14 +66,14 @@ class ModelHandler:
         predictor = Predictor(model, config["UNCERTAIN_BELOW"], config["UNCERTAIN_ENTROPY_ABOVE"], ood)
         log.info("serving %s as %s (%s, %d parameters)", path, name, model.config.layer_sizes, model.parameter_count())
         neurons, timeline = Neurons(model, beside(path, TOP_IMAGES)), Timeline(beside(path, HISTORY), model)
-        return cls(name, model, predictor, neurons, describe(model, info, path, name), timeline)
+        return cls(name, model, predictor, neurons, describe(model, info, path, name), timeline, config["MAX_PIXELS"])
 
     def at_snapshot(self, k: int) -> ModelHandler:
         """This model as it was at snapshot k of its training (no out-of-distribution checks: they describe the
         final weights); 404 when there is no such snapshot."""
         net = self.timeline.network(k)
         predictor = Predictor(net, self.predictor.uncertain_below, self.predictor.entropy_above, None)
-        return ModelHandler(self.name, net, predictor, Neurons(net), self.description, self.timeline)
+        return ModelHandler(self.name, net, predictor, Neurons(net), self.description, self.timeline, self.max_pixels)
 
     @property
     def version(self) -> str:
@@ -75,7 +84,7 @@ class ModelHandler:
         """Encoded images → normalised 28×28 inputs (raises ApiError); pixel arrays pass as they are."""
         if inputs.pixels is not None:
             return Batch(inputs.pixels, [{"source": "pixels"} for _ in inputs.pixels])
-        prepped = preprocess_all(inputs.files, mode)
+        prepped = preprocess_all(inputs.files, mode, self.max_pixels)
         pixels = prepped[0].pixels[None] if len(prepped) == 1 else np.stack([p.pixels for p in prepped])
         return Batch(pixels, [p.report for p in prepped])  # (B, 28, 28)
 

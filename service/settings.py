@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from service.decode import MAX_PIXELS
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -37,8 +39,15 @@ def percentile(raw: str) -> float:
 
 SETTINGS = (
     Setting("WEIGHTS_PATH", "artifacts/model.safetensors", "DIGITS_WEIGHTS", str, "weights file to serve"),
+    Setting(  # 20 MiB: a phone's full-resolution photo as it comes off the phone (docs/serving.md)
+        "MAX_CONTENT_LENGTH", 20 * 1024 * 1024, "MAX_CONTENT_LENGTH", int, "largest request body in bytes (413 above)"
+    ),
     Setting(
-        "MAX_CONTENT_LENGTH", 4 * 1024 * 1024, "MAX_CONTENT_LENGTH", int, "largest request body in bytes (413 above)"
+        "MAX_PIXELS",
+        MAX_PIXELS,
+        "DIGITS_MAX_PIXELS",
+        int,
+        "largest image in pixels, width × height as its file declares, checked before decoding (413 above)",
     ),
     Setting("BATCH_LIMIT", 256, "DIGITS_BATCH_LIMIT", int, "most images in one request (413 above)"),
     Setting(

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-import service.decode  # noqa: F401  (registers HEIC with Pillow, as the service reads it)
+from service.decode import MAX_PIXELS  # importing it registers HEIC with Pillow, as the service reads it
+from service.settings import SETTINGS
 
 BOUNDARY = "hostile-corpus-boundary-7f3a"
-BATCH_LIMIT = 256  # service/settings.py BATCH_LIMIT default
-BODY_LIMIT = 4 * 1024 * 1024  # service/settings.py MAX_CONTENT_LENGTH default
+DEFAULTS = {s.key: s.default for s in SETTINGS}
+BATCH_LIMIT, BODY_LIMIT = DEFAULTS["BATCH_LIMIT"], DEFAULTS["MAX_CONTENT_LENGTH"]  # the service's defaults
 # MNIST test indices of unambiguous digits (a 784-128-10 MLP gets each right with > 98 % confidence), so that a wrong
 # answer on an odd encoding means the encoding was mishandled, not that the digit was hard.
 CLEAR = (
@@ -390,7 +391,13 @@ def bad_images(d: Digits) -> list[Case]:
         ),
         Case("png_bomb_50000x50000", "multipart", png_claiming(50_000, 50_000), status=413, code="image_too_large"),
         Case("png_bomb_raw_body", "raw", png_claiming(50_000, 50_000), "image/png", status=413, code="image_too_large"),
-        Case("png_just_over_40_megapixels", "multipart", png_claiming(8000, 5001), status=413, code="image_too_large"),
+        Case(
+            "png_just_over_the_pixel_limit",
+            "multipart",
+            png_claiming(8192, MAX_PIXELS // 8192 + 1),
+            status=413,
+            code="image_too_large",
+        ),
         Case(
             "jpeg_bomb_header_65000x65000",
             "multipart",
