@@ -18,7 +18,8 @@ guarantees, on a grayscale image (H, W) in [0, 1]:
   specks and far-away components, and in a photo without what touches the frame (shadows, the ends of lines); a
   piece that lies within RIM of a side of the frame (the page's edge, a shadow's, and their crumbs) or spans less
   than CRUMB of its short side (noise, dust) is never the digit, so a blank page whose only ink is such has no
-  digit at all (preprocess answers 422);
+  digit at all (preprocess answers 422); and a frame round the digit (a box printed on a form, a row of them, a
+  circle drawn round the answer: ``frames``, ink that hides other ink from the outside) is not part of it;
 - ``stands_out``: whether the digit picked from a photo has a piece that is more than a crumb at a solid level
   (preprocess: MIN_CONTRAST above the noise floor). Hysteresis judges ink against the frame's own peak, which on a
   blank page is the noise's: a cluster of noise then passes for a digit whose strongest pixel or two are all that
@@ -51,6 +52,8 @@ BEYOND_SIDE = 0.2  # … along a side of the frame it covers this share of the s
 BEYOND_DEPTH = 0.35  # … it lies wholly within this share of the frame's width or height from a side …
 BEYOND_BAND = 0.04  # … and ink within this share of the short side from it lies along the sheet's edge
 NEAR = 0.75  # pieces of the digit lie within this share of the main component's size from its box (a 5's loose bar)
+ENCLOSED = 0.25  # ink hidden from the outside by other ink, this share of the ink's height: the other is a frame
+GAP = 5  # px: gaps in a frame (where a printed line was taken out) closed before it is seen from outside
 
 
 class Beyond(NamedTuple):
@@ -138,6 +141,7 @@ def pick_digit(
         strong &= ~_rim_or_crumb(boxes(stats), ink.shape)
         if band is not None:  # … as is a piece lying mostly in the band along the sheet's edge
             strong &= np.bincount(labels[band], minlength=count) <= 0.5 * stats[:, cv2.CC_STAT_AREA]
+    strong &= ~frames(labels, strong, stats)
     labels = labels * strong[labels]
     area = np.where(strong[1:], stats[1:, cv2.CC_STAT_AREA], 0).astype(float)  # (n,) component 0 is the background
     if strong[1:].sum() <= 1:
@@ -153,6 +157,34 @@ def pick_digit(
     keep = near & (area > 0) & (area >= SPECK * area[main]) & ~edge
     keep[main] = True
     return np.concatenate([[False], keep])[labels], int(keep.sum())
+
+
+def frames(labels: np.ndarray, strong: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """Which strong components (count,) bool are a frame round the digit: a box printed on a form, a row of them, a
+    circle drawn round the answer. The strong ink, its gaps of up to GAP px closed (taking a ruled line out cuts a
+    circle where it crosses), is seen from outside its box: where it hides ink from the outside, ENCLOSED of its
+    height or more, the components the outside reaches are the frame. A digit's loop hides nothing but crumbs, and
+    the pieces a line's removal cuts a stroke into each reach the outside."""
+    out = np.zeros(len(stats), bool)
+    kept = strong.copy()
+    kept[0] = False
+    if kept.sum() < 2:
+        return out
+    ink = kept[labels]
+    x, y, w, h = cv2.boundingRect(ink.astype(np.uint8))
+    window = (slice(y, y + h), slice(x, x + w))
+    closed = cv2.morphologyEx(ink[window].astype(np.uint8), cv2.MORPH_CLOSE, np.ones((GAP, GAP), np.uint8))
+    outside = np.pad(closed == 0, 1, constant_values=True).astype(np.uint8)  # framed by a pixel of outside
+    cv2.floodFill(outside, None, (0, 0), 2)  # 2: what the outside reaches (4-connected), 1: what it does not
+    seen = cv2.dilate((outside == 2).astype(np.uint8), np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
+    reached = np.bincount(labels[window][seen & ink[window]], minlength=len(stats)) > 0
+    hidden = kept & ~reached
+    if not hidden.any():
+        return out
+    _, y0, _, y1 = boxes(stats)
+    if y1[hidden].max() - y0[hidden].min() < ENCLOSED * h:
+        return out
+    return kept & reached
 
 
 def boxes(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

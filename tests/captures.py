@@ -95,6 +95,7 @@ class Photo:
     pens: tuple[tuple[int, int, int], ...] = PENS  # the ink's colours (RGB), one drawn per photo
     desk: tuple[int, int] = (0, 0)  # how many of the page's edges show the desk past them, both ends included …
     desk_depth: float = 0.2  # … each reaching up to this share of the frame in (never within DESK_GAP of the digit)
+    marked: bool = False  # a box printed round the digit (alone or in a row) or a circle drawn round it (_mark)
 
 
 PHOTO = Photo()
@@ -221,7 +222,34 @@ def _photo(digit: np.ndarray, rng: Rng, lines: str, how: Photo = PHOTO) -> bytes
     box = _write(page, digit, rng, how)
     if how.desk[1]:  # drawn by a generator of its own: the photo's other draws stay those it has without a desk
         page = _desk(page, box, (w, h), rng.spawn(1)[0], how)
+    if how.marked and box is not None:  # the same
+        _mark(page, box, rng.spawn(1)[0])
     return _camera(_perspective(page, (w, h), rng, how), rng, how)
+
+
+def _mark(page: Image.Image, box: tuple[int, int, int, int], rng: Rng) -> None:
+    """Frame the digit whose ink has this box on the page: half the time a box printed round it as on a form (a
+    square, alone or the middle one of a row of five; black, grey, blue or red lines 1-4 px wide, a margin of
+    10-35 % of the digit's height), else a circle drawn round it by hand in dark ink (an ellipse clear of the ink's
+    box by 10-30 % of its height, the stroke 3-8 % of it). The frame never touches the digit."""
+    draw = ImageDraw.Draw(page)
+    x0, y0, x1, y1 = box
+    tall = y1 - y0
+    if rng.random() < 0.5:
+        margin = rng.uniform(0.1, 0.35) * tall
+        half = max(x1 - x0, tall) / 2 + margin
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        colour = ((30, 30, 30), (90, 90, 90), (40, 60, 160), (200, 60, 60))[int(rng.integers(4))]
+        width = int(rng.integers(1, 5))
+        for k in (-2, -1, 0, 1, 2) if rng.random() < 0.5 else (0,):
+            left = cx - half + 2 * half * k
+            draw.rectangle([left, cy - half, left + 2 * half, cy + half], outline=colour, width=width)
+    else:  # an ellipse through the corners of the ink's box (half-axes √2 × its half-sides), then the margin
+        margin = rng.uniform(0.1, 0.3) * tall
+        width = max(2, int(rng.uniform(0.03, 0.08) * tall))
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        a, b = 0.7072 * (x1 - x0) + margin + width, 0.7072 * tall + margin + width
+        draw.ellipse([cx - a, cy - b, cx + a, cy + b], outline=(30, 30, 70), width=width)
 
 
 def _camera(img: Image.Image, rng: Rng, how: Photo) -> bytes:
@@ -276,6 +304,16 @@ def photo_desk(digit: np.ndarray, rng: Rng) -> bytes:
     """The sheet lying on a desk that shows past one of its edges or two (a corner, or both ends), on any paper."""
     lines = ("plain", "ruled", "squared")[int(rng.integers(3))]
     return _photo(digit, rng, lines, DESK)
+
+
+MARKED = replace(PHOTO, marked=True)
+
+
+def photo_marked(digit: np.ndarray, rng: Rng) -> bytes:
+    """The digit framed on the page, on any paper: in a box printed as on a form (alone or in a row of them), or
+    circled by hand (_mark)."""
+    lines = ("plain", "ruled", "squared")[int(rng.integers(3))]
+    return _photo(digit, rng, lines, MARKED)
 
 
 CARD_SIZE = (0.5, 0.65)  # a card's sides, a share of the frame's: turned by CARD_TURN, it stays in the frame
@@ -371,7 +409,7 @@ FIRST = {
     for f in (photo_plain, photo_ruled, photo_squared, photo_small, scan_8, scan_12, scan_16, pen_thin, pen_thick)
 }  # the set as first made and measured
 # kinds added since, in the order they came: each draws with its own generator
-ADDED = {f.__name__: f for f in (photo_pencil, photo_desk, photo_card)}
+ADDED = {f.__name__: f for f in (photo_pencil, photo_desk, photo_card, photo_marked)}
 KINDS = FIRST | ADDED
 GROUPS = {kind: kind.split("_")[0] for kind in KINDS}  # photo, scan or pen
 

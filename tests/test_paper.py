@@ -131,3 +131,60 @@ def test_the_sheets_edge_in_the_band_is_never_the_digit():
     with_digit = np.maximum(edge, _desk_on_the_left() * (np.arange(W) >= 60))  # the pen's stroke, no desk
     digit, kept = pick_digit(with_digit, 0.1, 0.3, True, band)
     assert kept == 1 and digit[100:200, 200:210].all() and not digit[:, :72].any()
+
+
+# ---------- frames round the digit (pick_digit: frames) ----------
+
+
+def _seven(ink: np.ndarray) -> None:
+    """A 7 drawn 6 px wide in the middle of a 200×200 ink map: the bar rows 70-76, the stem down to row 130."""
+    ink[70:76, 80:120] = 0.8
+    for row in range(76, 130):
+        col = 118 - (row - 76) * 30 // 54
+        ink[row, col - 3 : col + 3] = 0.8
+
+
+def _picked(ink: np.ndarray, photo: bool = True) -> np.ndarray:
+    return pick_digit(ink, 0.1, 0.3, photo)[0]
+
+
+@pytest.mark.parametrize("photo", [True, False])
+def test_a_box_round_the_digit_is_not_part_of_it(photo):
+    ink = np.zeros((SIDE, SIDE), np.float32)
+    _seven(ink)
+    alone = _picked(ink.copy(), photo)
+    ink[50:150, 50] = ink[50:150, 149] = ink[50, 50:150] = ink[149, 50:150] = 0.8  # a printed square, 1 px lines
+    assert np.array_equal(_picked(ink, photo), alone) and alone.sum() > 400
+
+
+def test_a_circle_round_the_digit_with_gaps_is_not_part_of_it():
+    """A circle drawn round the 7 in the same pen, cut in four places 3 px wide (where printed lines were taken
+    out): still a frame. Cut 8 px wide (over GAP) it no longer closes, and is kept as a piece of the digit."""
+    ink = np.zeros((SIDE, SIDE), np.float32)
+    _seven(ink)
+    alone = _picked(ink.copy())
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE]
+    ring = np.abs(np.hypot(ys - 100, xs - 100) - 55) < 3
+    for cut in (3, 8):
+        circled = ink.copy()
+        circled[ring] = 0.8
+        for at in (45, 100, 155):
+            circled[at - cut // 2 : at - cut // 2 + cut] *= ~ring[at - cut // 2 : at - cut // 2 + cut]
+        assert np.array_equal(_picked(circled), alone) == (cut == 3), cut
+
+
+def test_a_loop_that_holds_a_crumb_or_a_cut_stroke_is_the_digit():
+    """A 0 keeps its loop when a speck lies in it, and when a line's removal cut it in two (each piece reaches the
+    outside); a small 0 written inside a big one (ENCLOSED: a third of its height) is still framed by it."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE]
+    zero = ((np.hypot((ys - 100) / 1.4, xs - 100) - 40) ** 2 < 16).astype(np.float32) * 0.8
+    with_speck = zero.copy()
+    with_speck[99:102, 99:103] = 0.8  # 4 px: a speck, under a quarter of the 0's height
+    assert (_picked(with_speck, photo=False) & (zero > 0)).sum() == (zero > 0).sum()  # the loop kept …
+    cut = zero.copy()
+    cut[98:101] = 0  # … and cut across the middle, both halves reach the outside
+    assert _picked(cut).sum() == (cut > 0.1).sum()
+    inner = zero.copy()
+    inner += ((np.hypot((ys - 100) / 1.4, xs - 100) - 12) ** 2 < 9) * 0.8
+    picked = _picked(inner)
+    assert picked.sum() == ((np.hypot((ys - 100) / 1.4, xs - 100) - 12) ** 2 < 9).sum()

@@ -90,6 +90,7 @@ FLOORS = {
     "photo_pencil": 0.85,
     "photo_desk": 0.9,
     "photo_card": 0.9,
+    "photo_marked": 0.9,
 }
 
 
