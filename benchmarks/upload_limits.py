@@ -20,11 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageDraw
-
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO)]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from service_kit import grainy_page  # noqa: E402  (test data, shared on purpose)
 
 from benchmarks.common import machine, report, table  # noqa: E402
 from service.decode import MAX_PIXELS  # noqa: E402  (importing it registers HEIC with Pillow)
@@ -54,15 +53,6 @@ print(json.dumps({"ms": statistics.median(times), "added_mib": (kib("VmHWM") - b
 """
 
 
-def page(size: tuple[int, int], mode: str) -> Image.Image:
-    """A page of SIZE with paper grain (grey levels 201-225) and one dark stroke, in MODE (L or RGB)."""
-    w, h = size
-    grain = np.random.default_rng(0).integers(0, 24, (h, w), np.uint8)
-    img = Image.fromarray(np.full((h, w), 225, np.uint8) - grain)
-    ImageDraw.Draw(img).line([(w // 2, h // 4), (w // 2, 3 * h // 4)], fill=20, width=w // 20)
-    return img.convert(mode)
-
-
 def measure(path: Path, warm: Path, repeats: int) -> dict:
     """Median ms and the peak memory one preprocess of the file adds, in a fresh process."""
     out = subprocess.run(
@@ -82,10 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     rows, data = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         warm = Path(tmp) / "warm.png"
-        page((200, 150), "L").save(warm)
+        grainy_page((200, 150)).save(warm)
         for size in SIZES:
             for mode in ("RGB",) if size != SIZES[0] else ("RGB", "L"):
-                img = page(size, mode)
+                img = grainy_page(size, mode)
                 for fmt, options in FORMATS if mode == "RGB" else (("PNG", {}),):
                     buf = io.BytesIO()
                     img.save(buf, fmt, **options)

@@ -19,7 +19,6 @@ import numpy as np
 
 from model import MLP, load_weights
 from model.files import HISTORY, TOP_IMAGES, beside
-from service.decode import MAX_PIXELS
 from service.inference import Prediction, Predictor
 from service.inputs import Inputs, Options
 from service.metrics import count_predictions
@@ -51,7 +50,7 @@ class ModelHandler:
         neurons: Neurons,
         description: dict,
         timeline: Timeline,
-        max_pixels: int = MAX_PIXELS,
+        max_pixels: int,
     ) -> None:
         self.name, self.model, self.predictor = name, model, predictor
         self.neurons, self.description, self.timeline = neurons, description, timeline

@@ -24,6 +24,16 @@ def png(gray: np.ndarray) -> bytes:
     return encoded(Image.fromarray(np.asarray(gray, dtype=np.uint8)))
 
 
+def grainy_page(size: tuple[int, int], mode: str = "L") -> Image.Image:
+    """A page of SIZE (width, height) with paper grain (grey levels 201-225, seeded) and one dark vertical stroke a
+    twentieth of the width wide, from a quarter of the height to three quarters, down the middle; in MODE."""
+    w, h = size
+    grain = np.random.default_rng(0).integers(0, 24, (h, w), np.uint8)
+    img = Image.fromarray(np.full((h, w), 225, np.uint8) - grain)
+    ImageDraw.Draw(img).line([(w // 2, h // 4), (w // 2, 3 * h // 4)], fill=20, width=w // 20)
+    return img.convert(mode)
+
+
 def drawn(lines=(), ellipses=(), width: int = 18, size: int = 200) -> bytes:
     """Black strokes on white paper, like a drawing on the web page, as PNG bytes."""
     img = Image.new("L", (size, size), 255)

@@ -43,14 +43,12 @@ def test_uploaded_mnist_digit_is_recognised_and_shown_as_28x28(page, watch, mnis
 def test_an_iphones_heic_is_read_though_the_browser_cannot_show_it(page, watch, mnist, tmp_path):
     """An iPhone's portrait photo: a HEIC, its pixels stored sideways and its rotation in the file. The page sends
     the file as it is; the service decodes and turns it, and shows the 28×28 it read."""
-    import service.decode  # noqa: F401  (registers HEIC with Pillow, to write one)
+    from tests.hostile.make_corpus import sideways  # importing it registers HEIC with Pillow
 
     image, label = mnist.test_x[1].numpy(), int(mnist.test_y[1])
-    upright = Image.fromarray(255 - image).resize((224, 224), Image.Resampling.BILINEAR).convert("RGB")
-    exif = Image.Exif()
-    exif[0x0112] = 6  # turn it clockwise to view
+    upright = Image.fromarray(255 - image).resize((224, 224), Image.Resampling.BILINEAR)
     path = tmp_path / "IMG_0001.HEIC"
-    upright.transpose(Image.Transpose.ROTATE_90).save(path, "HEIF", quality=90, exif=exif.tobytes())
+    path.write_bytes(sideways(upright, "HEIF", 90))
     page.locator("[data-testid=upload]").set_input_files(str(path))
     assert prediction(page).startswith(str(label))
     seen = page.locator("[data-testid=seen]")

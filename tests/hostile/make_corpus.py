@@ -181,12 +181,18 @@ def jpeg_claiming(width: int, height: int, d: Digits) -> bytes:
     return bytes(data)
 
 
-def exif_rotated_jpeg(d: Digits, i: int) -> bytes:
-    """Pixels stored rotated 90°, EXIF orientation 6 telling the viewer to turn them upright again."""
-    stored = d.paper(i, 112).transpose(Image.Transpose.ROTATE_90)
+def sideways(upright: Image.Image, fmt: str, quality: int) -> bytes:
+    """The image as a phone stores a portrait photo: its pixels turned 90° anticlockwise, EXIF orientation 6 (a
+    HEIC: its rotation in the file, which libheif applies) telling the viewer to turn them upright again."""
     exif = Image.Exif()
     exif[0x0112] = 6
-    data = encode(stored.convert("RGB"), "JPEG", quality=95, exif=exif.tobytes())
+    stored = upright.transpose(Image.Transpose.ROTATE_90).convert("RGB")
+    return encode(stored, fmt, quality=quality, exif=exif.tobytes())
+
+
+def exif_rotated_jpeg(d: Digits, i: int) -> bytes:
+    """Pixels stored rotated 90°, EXIF orientation 6 telling the viewer to turn them upright again."""
+    data = sideways(d.paper(i, 112), "JPEG", 95)
     upright = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("L"), dtype=float)
     assert np.abs(upright - np.asarray(d.paper(i, 112), dtype=float)).mean() < 8, "EXIF orientation round trip"
     return data
@@ -194,10 +200,7 @@ def exif_rotated_jpeg(d: Digits, i: int) -> bytes:
 
 def iphone_heic(d: Digits, i: int) -> bytes:
     """A portrait HEIC as an iPhone stores it: the pixels sideways, the rotation in the file (libheif applies it)."""
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    stored = d.paper(i, 112).transpose(Image.Transpose.ROTATE_90).convert("RGB")
-    return encode(stored, "HEIF", quality=90, exif=exif.tobytes())
+    return sideways(d.paper(i, 112), "HEIF", 90)
 
 
 def heic_claiming(width: int, height: int) -> bytes:
