@@ -43,6 +43,8 @@ pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_image
 # is the generic mif1 is either, and Pillow's AVIF plugin passes one it cannot parse on; pillow-heif would fail it.
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "AVIF", "HEIF")
 NAMES = "PNG, JPEG, GIF, BMP, WebP, TIFF, HEIC, AVIF"  # FORMATS as people name them
+ACCEPT = "image/*,.heic,.heif,.avif"  # what the page's file picker offers: not every system counts HEIF or AVIF
+# files as image/*
 MAX_PIXELS = 8192 * 6144  # a 50-megapixel phone sensor's full frame (50.3 MP; a 48 MP iPhone's is 8064×6048): the
 # largest photo a phone makes short of its 200 MP modes, far below a bomb
 DRAFT_SCALES = (8, 4, 2)  # what libjpeg can scale by while it decodes

@@ -14,8 +14,13 @@ const FRIENDLY = {
   invalid_image: "That file could not be read as an image. Try a PNG or JPEG of a digit.",
   image_too_large: "That picture has too many pixels. Try a smaller one.",
   request_too_large: "That file is too large. Try a smaller picture.",
-  unsupported_media_type: "That file is not an image this service reads. Try a PNG, JPEG, GIF, BMP, WebP, TIFF, HEIC or AVIF.",
 };
+
+/** The 415 message, with the formats the server reads (the page's body carries decode.NAMES). */
+function unsupported() {
+  const formats = document.body.dataset.formats;
+  return `That file is not an image this service reads.${formats ? ` Try one of: ${formats}.` : ""}`;
+}
 
 async function request(url, options = {}) {
   let response;
@@ -28,8 +33,9 @@ async function request(url, options = {}) {
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const error = (body && body.error) || {};
-    const byStatus = { 413: FRIENDLY.request_too_large, 415: FRIENDLY.unsupported_media_type }[response.status];
-    const message = FRIENDLY[error.code] || byStatus || error.message || `The server answered ${response.status}.`;
+    const refused = response.status === 415 || error.code === "unsupported_media_type";
+    const byStatus = response.status === 413 ? FRIENDLY.request_too_large : null;
+    const message = refused ? unsupported() : FRIENDLY[error.code] || byStatus || error.message || `The server answered ${response.status}.`;
     throw new ServiceError(message, error.code || String(response.status), response.status);
   }
   return body;

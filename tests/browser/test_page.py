@@ -10,6 +10,8 @@ import pytest
 from browser_kit import draw_one, draw_seven, draw_zero, prediction
 from PIL import Image
 
+from service.decode import NAMES
+
 pytestmark = pytest.mark.browser
 
 
@@ -49,7 +51,9 @@ def test_an_iphones_heic_is_read_though_the_browser_cannot_show_it(page, watch, 
     upright = Image.fromarray(255 - image).resize((224, 224), Image.Resampling.BILINEAR)
     path = tmp_path / "IMG_0001.HEIC"
     path.write_bytes(sideways(upright, "HEIF", 90))
-    page.locator("[data-testid=upload]").set_input_files(str(path))
+    picker = page.locator("[data-testid=upload]")
+    assert ".heic" in picker.get_attribute("accept").split(",")  # offered where the system has no MIME type for it
+    picker.set_input_files(str(path))
     assert prediction(page).startswith(str(label))
     seen = page.locator("[data-testid=seen]")
     assert seen.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [28, 28]
@@ -89,7 +93,8 @@ def test_unreadable_upload_shows_an_error_and_the_page_keeps_working(page, watch
     page.locator("[data-testid=upload]").set_input_files(str(bad))
     alert = page.get_by_role("alert")
     alert.wait_for(state="visible")
-    assert "image" in alert.text_content().lower()
+    assert "not an image" in alert.text_content()
+    assert NAMES in alert.text_content()  # the formats decode.py reads, as the server gives them to the page
     draw_one(page)
     assert prediction(page).startswith("1")
     assert alert.is_hidden()
