@@ -42,6 +42,10 @@ PLAN_SIDE = 256  # the page's light is estimated on a copy whose short side is a
 # Kernel of the grey closing, as a share of the short side: wider than a pen's stroke on a page (up to ~7 %), and
 # narrow enough that a shadow reaching more than half of it in from the border is taken for light, not for ink.
 CLOSING = 1 / 10
+# A loop the pen filled in (a blot) can be wider than that: up to ~13 % across where the digit is half the short
+# side. What a closing this wide takes out as well, where it is BLOT_CONTRAST darker than the light it finds there
+# and lies clear of the frame's border (a shadow reaches it), is ink: there the page's light is this closing's.
+BLOT, BLOT_CONTRAST = 1 / 7, 0.2
 UNEVEN = 0.06  # the closed paper varying along the border by more than this share of its level: a photograph
 MIN_PAGE_SIDE = 96  # smaller images are canvases or scans, never photographs of a page
 SPECK = 0.015  # components smaller than this share of the largest are specks
@@ -89,14 +93,33 @@ def flatten(gray: np.ndarray, inverted: bool) -> Page:
     page = gray if inverted else 1 - gray  # (H, W), dark ink on light paper either way
     h, w = page.shape
     small, f = plan(page)
-    k = max(3, int(CLOSING * min(small.shape)) | 1)
-    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    closed = _light(small)
     border = np.concatenate([closed[0], closed[-1], closed[:, 0], closed[:, -1]])
     lo, mid, hi = np.percentile(border, [5, 50, 95])
     if hi - lo <= UNEVEN * max(mid, 1e-3):
         return Page(np.empty(0, np.float32), False)
     light = cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR) if f > 1 else closed
     return Page(np.clip(1 - page / np.maximum(light, 1e-3), 0, 1).astype(np.float32), True)
+
+
+def _closed(page: np.ndarray, share: float) -> np.ndarray:
+    """A grey closing of the page (dark ink on light paper) with a square SHARE of its short side wide: its light
+    where no darker thing is that wide."""
+    k = max(3, int(share * min(page.shape)) | 1)
+    return cv2.morphologyEx(page, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+
+
+def _light(page: np.ndarray) -> np.ndarray:
+    """The page's light (H, W): its CLOSING closing, but the BLOT closing's over the blots the first keeps (dark
+    parts as wide as CLOSING, BLOT_CONTRAST below the wider light, reaching no side of the frame)."""
+    closed, wide = _closed(page, CLOSING), _closed(page, BLOT)
+    count, parts = cv2.connectedComponents((wide - closed > BLOT_CONTRAST * wide).astype(np.uint8))
+    if count == 1:
+        return closed
+    blot = np.ones(count, bool)
+    blot[0] = False
+    blot[border(parts)] = False  # a dark part reaching the frame's side is a shadow or the desk, not ink
+    return np.where(blot[parts], wide, closed)
 
 
 def beyond_page(ink: np.ndarray, level: float) -> Beyond | None:

@@ -18,7 +18,8 @@ mode="auto" (the default), step by step:
     contrast: a scan whose digit crosses the border). A photograph of a page
     (service/paper.py: the paper, seen through a grey closing that erases the ink, varies along the border by more
     than 6 %): the page's light is estimated over the whole frame and divided out (ink = 1 − image / light), σ from
-    the MAD over the frame.
+    the MAD over the frame. A blot of ink wider than that closing (a loop the pen filled in), clear of the frame's
+    sides, is seen through a wider one, so it is not taken for paper in shadow.
  5. Polarity: the ink is whichever extreme lies further from the background (in a photograph, light ink only
     where its extreme lies LIGHT_INK times as far: a page is paper far more often than a board); dark ink on light
     paper is inverted so that ink is light on black, as in MNIST.

@@ -13,6 +13,7 @@ from service.paper import (
     BEYOND_SIDE,
     CRUMB,
     beyond_page,
+    flatten,
     pick_digit,
     reaches_edge,
     stands_out,
@@ -188,3 +189,22 @@ def test_a_loop_that_holds_a_crumb_or_a_cut_stroke_is_the_digit():
     inner += ((np.hypot((ys - 100) / 1.4, xs - 100) - 12) ** 2 < 9) * 0.8
     picked = _picked(inner)
     assert picked.sum() == ((np.hypot((ys - 100) / 1.4, xs - 100) - 12) ** 2 < 9).sum()
+
+
+def _lit_page() -> np.ndarray:
+    """A 480×640 page (grey, 1 = white) lit unevenly: 0.9 at the left falling to 0.6 at the right."""
+    return np.tile(np.linspace(0.9, 0.6, 640, dtype=np.float32), (480, 1))
+
+
+def test_a_blot_of_ink_wider_than_the_closing_is_ink_and_a_shadow_as_wide_is_light():
+    page = _lit_page()
+    lit = page.copy()
+    page[200:260, 300:360] *= 0.15  # a filled loop, 60 px: wider than the closing (49 px), clear of the sides
+    page[200:210, 150:300] *= 0.15  # … written on from a stroke
+    page[400:, :] *= 0.5  # a shadow 80 px deep along the bottom
+    flat = flatten(page, inverted=True)
+    assert flat.uneven
+    assert flat.ink[230, 330] == pytest.approx(0.85, abs=0.02)  # the blot's middle: 1 − 0.15, the light divided out
+    assert flat.ink[205, 200] == pytest.approx(0.85, abs=0.02)  # the stroke
+    assert flat.ink[440, 100] < 0.02 and flat.ink[440, 500] < 0.02  # the shadow is the page's light, not ink
+    assert np.abs(flat.ink[:150] - (1 - page[:150] / lit[:150])).max() < 0.02  # the paper clear of both: nothing
