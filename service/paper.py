@@ -93,11 +93,12 @@ def flatten(gray: np.ndarray, inverted: bool) -> Page:
     page = gray if inverted else 1 - gray  # (H, W), dark ink on light paper either way
     h, w = page.shape
     small, f = plan(page)
-    closed = _light(small)
+    closed = _closed(small, CLOSING)
     border = np.concatenate([closed[0], closed[-1], closed[:, 0], closed[:, -1]])
     lo, mid, hi = np.percentile(border, [5, 50, 95])
     if hi - lo <= UNEVEN * max(mid, 1e-3):
         return Page(np.empty(0, np.float32), False)
+    closed = _with_blots(small, closed)  # after the test: an evenly lit image never needs the wider closing
     light = cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR) if f > 1 else closed
     return Page(np.clip(1 - page / np.maximum(light, 1e-3), 0, 1).astype(np.float32), True)
 
@@ -109,10 +110,11 @@ def _closed(page: np.ndarray, share: float) -> np.ndarray:
     return cv2.morphologyEx(page, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
 
 
-def _light(page: np.ndarray) -> np.ndarray:
-    """The page's light (H, W): its CLOSING closing, but the BLOT closing's over the blots the first keeps (dark
-    parts as wide as CLOSING, BLOT_CONTRAST below the wider light, reaching no side of the frame)."""
-    closed, wide = _closed(page, CLOSING), _closed(page, BLOT)
+def _with_blots(page: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    """The page's light (H, W): its CLOSING closing CLOSED, but the BLOT closing's over the blots that one keeps
+    (dark parts as wide as CLOSING, BLOT_CONTRAST below the wider light, reaching no side of the frame: so the
+    border, which tells a photograph, is CLOSED's)."""
+    wide = _closed(page, BLOT)
     count, parts = cv2.connectedComponents((wide - closed > BLOT_CONTRAST * wide).astype(np.uint8))
     if count == 1:
         return closed

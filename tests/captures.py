@@ -61,12 +61,17 @@ BROAD = 1.6  # ink this many times as far from the edge as the centre line's med
 # (where two strokes cross, the centre is √2 ≈ 1.41 times as far)
 
 
+def ink_at_4x(digit: np.ndarray) -> np.ndarray:
+    """The MNIST digit's (28, 28) uint8 ink at 4× size (112, 112) bool, where the pen's path is found."""
+    return np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)) > 127
+
+
 def pen_path(digit: np.ndarray) -> np.ndarray:
     """Where a pen writing the MNIST digit (28, 28) uint8 went, (112, 112) bool at 4× size: the centre line of its
     stroke (Zhang and Suen's thinning), but round each part broader than the stroke (a loop written small and
     filled by the pen, a blot): there the edge of that part, one stroke's half-width in. The centre line alone
     draws a filled loop as a line: an 8 whose lower loop is filled comes out a 9, a 9 a 1."""
-    big = np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)) > 127
+    big = ink_at_4x(digit)
     centre = _skeleton(big)
     if not centre.any():
         return centre

@@ -16,8 +16,9 @@ from PIL import Image, ImageFilter
 from model import load_weights
 from service.inference import Predictor
 from service.ood import load_ood
+from service.paper import border
 from service.preprocess import preprocess
-from tests.captures import GROUPS, PHOTO, _photo, _skeleton, build_capture_set, pen_path
+from tests.captures import GROUPS, PHOTO, _photo, _skeleton, build_capture_set, ink_at_4x, pen_path
 from tests.captures import KINDS as CAPTURE_KINDS
 from tests.realistic import KINDS, build_realistic_set
 
@@ -119,26 +120,21 @@ def test_capture_set_is_deterministic_and_made_of_test_digits(mnist, captures):
 def _holes(path: np.ndarray) -> int:
     """How many regions the path closes off: pieces of what it leaves that do not reach the border."""
     n, parts = cv2.connectedComponents((~path).astype(np.uint8), connectivity=4)
-    edge = set(np.unique(np.concatenate([parts[0], parts[-1], parts[:, 0], parts[:, -1]]))) - {0}
+    edge = set(np.unique(border(parts)).tolist()) - {0}
     return n - 1 - len(edge)
-
-
-def _big(digit: np.ndarray) -> np.ndarray:
-    """The digit's ink at 4× size, as pen_path sees it."""
-    return np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)) > 127
 
 
 def test_a_stroke_is_written_along_its_centre_line_and_a_filled_loop_round_its_edge():
     bar = np.zeros((28, 28), np.uint8)
     bar[4:24, 13:16] = 255  # a 3-px stroke: at 4×, columns 52-63
     path = pen_path(bar)
-    assert np.array_equal(path, _skeleton(_big(bar)))  # the centre line, nothing round it…
+    assert np.array_equal(path, _skeleton(ink_at_4x(bar)))  # the centre line, nothing round it…
     assert set(np.flatnonzero(path.any(0))) <= set(range(56, 60))  # … down the middle of the stroke
     nine = np.zeros((28, 28), np.uint8)
     cv2.circle(nine, (13, 9), 5, 255, -1)  # a loop written small and filled in: a disc 11 px across…
     nine[9:24, 16:19] = 255  # … on a 3-px stem
     path = pen_path(nine)
-    assert _holes(_skeleton(_big(nine))) == 0 and _holes(path) == 1  # the centre line is a line; the pen goes round
+    assert _holes(_skeleton(ink_at_4x(nine))) == 0 and _holes(path) == 1  # the centre line closes none; the pen one
     centre = (9 * 4 + 2, 13 * 4 + 2)  # the disc's centre at 4×
     assert not path[centre[0] - 3 : centre[0] + 4, centre[1] - 3 : centre[1] + 4].any()  # … not through the middle
 
