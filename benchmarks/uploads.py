@@ -9,6 +9,8 @@ checks, as /api/predict judges `uncertain`). Sets, all made from MNIST *test* di
     low-resolution scans (8×8, 12×12, 16×16 scaled up), thin and thick pens; PER_KIND of each;
   * realistic (tests/realistic.py): canvas-like uploads (canvases, RGBA exports, off-centre PNGs, grey JPEGs, …);
   * mnist-png: 1,000 MNIST test digits as PNG files; printed: the ten digits typeset in Pillow's font, 12 ways;
+    printed_fonts: the same in the 7 fonts matplotlib ships that training does not draw (OTHER_FONTS), and with
+    --font, in any font file given (a kind of its own each: printed_NAME);
   * writers, when scikit-learn is installed (the `bench` extra): other people's handwriting, not MNIST: the 1,797
     digits of the UCI optdigits test set that scikit-learn ships (`load_digits`: 8×8, 17 grey levels, writers
     other than MNIST's), scaled up bilinearly to 64×64 as a blurry low-resolution upload.
@@ -34,6 +36,13 @@ from service.preprocess import preprocess  # noqa: E402
 from tests.captures import build_capture_set  # noqa: E402
 from tests.realistic import build_realistic_set  # noqa: E402
 from training.data import load_mnist, resolve_root  # noqa: E402
+from training.typeset import FONT_DIR, FONTS  # noqa: E402
+
+OTHER_FONTS = (
+    "DejaVuSans-BoldOblique.ttf", "DejaVuSansMono-Oblique.ttf", "DejaVuSansMono-BoldOblique.ttf",
+    "DejaVuSerif-BoldItalic.ttf", "STIXGeneralBolIta.ttf", "cmb10.ttf", "cmti10.ttf",
+)  # fmt: skip  # matplotlib's fonts with digits that training/typeset.py's FONTS leave out
+assert not set(OTHER_FONTS) & set(FONTS), "a font training draws is not another font"
 
 
 def _png(img: Image.Image) -> bytes:
@@ -42,20 +51,35 @@ def _png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def printed() -> list[tuple[bytes, int, str]]:
-    """The digits 0-9 in Pillow's bundled font: 3 sizes × 2 pen weights × 2 polarities."""
+def printed(font_file: Path | None = None, kind: str = "printed") -> list[tuple[bytes, int, str]]:
+    """The digits 0-9 in the font file (Pillow's bundled font when None): 3 sizes × 2 pen weights × 2 polarities."""
     out = []
     for size in (60, 120, 200):
+        font = ImageFont.truetype(str(font_file), size) if font_file else ImageFont.load_default(size=size)
         for stroke in (0, size // 30):
             for dark in (True, False):
                 for digit in range(10):
                     img = Image.new("L", (size * 2, size * 2), 255 if dark else 0)
-                    font = ImageFont.load_default(size=size)
                     ink = 0 if dark else 255
                     ImageDraw.Draw(img).text((size, size), str(digit), fill=ink, font=font, anchor="mm",
                                              stroke_width=stroke, stroke_fill=ink)  # fmt: skip
-                    out.append((_png(img), digit, "printed"))
+                    out.append((_png(img), digit, kind))
     return out
+
+
+def _font_file(path: Path) -> bool:
+    """Can FreeType read the file as a font?"""
+    try:
+        ImageFont.truetype(str(path), 10)
+    except OSError:
+        return False
+    return True
+
+
+def printed_fonts(files: list[Path]) -> list[tuple[bytes, int, str]]:
+    """printed() in each of OTHER_FONTS (kind printed_fonts), then in each of FILES (kind printed_NAME)."""
+    out = [item for name in OTHER_FONTS for item in printed(FONT_DIR / name, "printed_fonts")]
+    return out + [item for path in files for item in printed(path, f"printed_{path.stem}")]
 
 
 def writers() -> list[tuple[bytes, int, str]]:
@@ -76,14 +100,17 @@ def writers() -> list[tuple[bytes, int, str]]:
 PER_KIND, SEED = 100, 1  # the sets the README's table is measured on (the tests use seed 0)
 
 
-def uploads(mnist, per_kind: int = PER_KIND, seed: int = SEED) -> list[tuple[bytes, int, str, str]]:
-    """(bytes, label, kind, set) for every set."""
+def uploads(
+    mnist, per_kind: int = PER_KIND, seed: int = SEED, fonts: list[Path] | None = None
+) -> list[tuple[bytes, int, str, str]]:
+    """(bytes, label, kind, set) for every set; FONTS: font files to print the digits in besides OTHER_FONTS."""
     x, y = mnist.test_x.numpy(), mnist.test_y.numpy()
     sets = {
         "captures": build_capture_set(x, y, per_kind=per_kind, seed=seed),
         "realistic": build_realistic_set(x, y, n=350, seed=seed),
         "clean": [(_png(Image.fromarray(d)), int(label), "mnist_png") for d, label in zip(x[:1000], y[:1000])]
-        + printed(),
+        + printed()
+        + printed_fonts(fonts or []),
         "writers": writers(),
     }
     return [(data, label, kind, name) for name, items in sets.items() for data, label, kind in items]
@@ -148,8 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("weights", type=Path, nargs="*", default=[REPO / "artifacts" / "model.safetensors"])
     p.add_argument("--per-kind", type=int, default=PER_KIND, help=f"captures of each kind (default: {PER_KIND})")
     p.add_argument("--seed", type=int, default=SEED, help=f"seed of the sets (default {SEED}; the tests use 0)")
+    p.add_argument("--font", type=Path, action="append", default=[], help="also print the digits in this font file")
     args = p.parse_args(argv)
-    items = uploads(load_mnist(resolve_root(None)), args.per_kind, args.seed)
+    unreadable = [str(f) for f in args.font if not _font_file(f)]
+    if unreadable:
+        p.error(f"not a font file FreeType reads: {', '.join(unreadable)}")
+    items = uploads(load_mnist(resolve_root(None)), args.per_kind, args.seed, args.font)
     results = {str(w): measure(w, items) for w in args.weights}
     md = "\n\n".join(markdown(Path(w), rows) for w, rows in results.items())
     report("uploads", argv, machine(), md, results)

@@ -56,7 +56,9 @@ BEYOND_SIDE = 0.2  # … along a side of the frame it covers this share of the s
 BEYOND_DEPTH = 0.35  # … it lies wholly within this share of the frame's width or height from a side …
 BEYOND_BAND = 0.04  # … and ink within this share of the short side from it lies along the sheet's edge
 NEAR = 0.75  # pieces of the digit lie within this share of the main component's size from its box (a 5's loose bar)
-ENCLOSED = 0.25  # ink hidden from the outside by other ink, this share of the ink's height: the other is a frame
+ENCLOSED = 0.25  # ink hidden from the outside by other ink, this share of the ink's height: the other is a frame …
+THIN = 5  # … if what it hides is this many times as tall as the frame's line is half wide (a box's line and a circle
+# drawn round a digit: 13 times or more; a bold 0's ring round the dot inside it, a monospace font's zero: 2.3)
 GAP = 5  # px: gaps in a frame (where a printed line was taken out) closed before it is seen from outside
 
 
@@ -188,8 +190,9 @@ def frames(labels: np.ndarray, strong: np.ndarray, stats: np.ndarray) -> np.ndar
     """Which strong components (count,) bool are a frame round the digit: a box printed on a form, a row of them, a
     circle drawn round the answer. The strong ink, its gaps of up to GAP px closed (taking a ruled line out cuts a
     circle where it crosses), is seen from outside its box: where it hides ink from the outside, ENCLOSED of its
-    height or more, the components the outside reaches are the frame. A digit's loop hides nothing but crumbs, and
-    the pieces a line's removal cuts a stroke into each reach the outside."""
+    height or more and THIN times the frame's line's half-width, the components the outside reaches are the frame.
+    A digit's loop hides nothing but crumbs or a dot as wide as its own stroke (a zero with a dot inside), and the
+    pieces a line's removal cuts a stroke into each reach the outside."""
     out = np.zeros(len(stats), bool)
     kept = strong.copy()
     kept[0] = False
@@ -207,9 +210,16 @@ def frames(labels: np.ndarray, strong: np.ndarray, stats: np.ndarray) -> np.ndar
     if not hidden.any():
         return out
     _, y0, _, y1 = boxes(stats)
-    if y1[hidden].max() - y0[hidden].min() < ENCLOSED * h:
+    tall = y1[hidden].max() - y0[hidden].min()
+    frame = kept & reached
+    if tall < ENCLOSED * h or tall < THIN * _half_width(frame[labels[window]]):
         return out
-    return kept & reached
+    return frame
+
+
+def _half_width(mask: np.ndarray) -> float:
+    """The half-width of the thickest line in mask (H, W) bool: its largest distance from what is not it, in px."""
+    return float(cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3).max())
 
 
 def boxes(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

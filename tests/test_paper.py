@@ -12,6 +12,7 @@ from service.paper import (
     BEYOND_DEPTH,
     BEYOND_SIDE,
     CRUMB,
+    ENCLOSED,
     beyond_page,
     flatten,
     pick_digit,
@@ -189,6 +190,20 @@ def test_a_loop_that_holds_a_crumb_or_a_cut_stroke_is_the_digit():
     inner += ((np.hypot((ys - 100) / 1.4, xs - 100) - 12) ** 2 < 9) * 0.8
     picked = _picked(inner)
     assert picked.sum() == ((np.hypot((ys - 100) / 1.4, xs - 100) - 12) ** 2 < 9).sum()
+
+
+def test_a_bold_zero_with_a_dot_inside_is_the_digit_not_a_frame_round_the_dot():
+    """A monospace font's zero printed bold: a ring 16 px wide round a dot 29 % of its height (over ENCLOSED).
+    The ring hides the dot from the outside as a box hides its digit, but the dot is only about as tall as the
+    ring's line is wide (under THIN times its half-width): both are the digit. Drawn thin, the same ring round the
+    same dot is a circle round it, and is taken out."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE]
+    dot = ((ys - 100) / 20) ** 2 + ((xs - 100) / 5) ** 2 < 1  # 39 px tall, 9 wide
+    for width, framed in ((8, False), (2, True)):
+        ring = np.abs(np.hypot((ys - 100) / 1.4, xs - 100) - 40) < width  # 123 px tall at width 8
+        ink = ((ring | dot) * 0.8).astype(np.float32)
+        assert dot.any(1).sum() > ENCLOSED * ring.any(1).sum()  # the dot alone would make the ring a frame
+        assert np.array_equal(_picked(ink), dot if framed else ring | dot), width
 
 
 def _lit_page() -> np.ndarray:
