@@ -19,7 +19,8 @@ guarantees, on a grayscale image (H, W) in [0, 1]:
   piece that lies within RIM of a side of the frame (the page's edge, a shadow's, and their crumbs) or spans less
   than CRUMB of its short side (noise, dust) is never the digit, so a blank page whose only ink is such has no
   digit at all (preprocess answers 422); and a frame round the digit (a box printed on a form, a row of them, a
-  circle drawn round the answer: ``frames``, ink that hides other ink from the outside) is not part of it;
+  circle drawn round the answer: ``frames``, ink that hides other ink from the outside) is not part of it, nor is
+  a ring drawn round it that the digit touches (``without_ring``: one piece of ink with the digit);
 - ``stands_out``: whether the digit picked from a photo has a piece that is more than a crumb at a solid level
   (preprocess: MIN_CONTRAST above the noise floor). Hysteresis judges ink against the frame's own peak, which on a
   blank page is the noise's: a cluster of noise then passes for a digit whose strongest pixel or two are all that
@@ -60,6 +61,11 @@ ENCLOSED = 0.25  # ink hidden from the outside by other ink, this share of the i
 THIN = 5  # … if what it hides is this many times as tall as the frame's line is half wide (a box's line and a circle
 # drawn round a digit: 13 times or more; a bold 0's ring round the dot inside it, a monospace font's zero: 2.3)
 GAP = 5  # px: gaps in a frame (where a printed line was taken out) closed before it is seen from outside
+# A ring drawn round the digit and touching it: ink whose outline is ROUND convex (its area over its convex hull's:
+# circled digits 0.99, other digits with ink as far in 0.84-0.94, a 0 up to 0.98), holding ink more than two of its
+# thickest line's widths in from the outside that is HELD of its height (circled digits 0.56 or more, a 0's curl
+# inside it 0.33, an 8's crossing at most 0.41)
+ROUND, HELD = 0.95, 0.45
 
 
 class Beyond(NamedTuple):
@@ -172,7 +178,7 @@ def pick_digit(
     labels = labels * strong[labels]
     area = np.where(strong[1:], stats[1:, cv2.CC_STAT_AREA], 0).astype(float)  # (n,) component 0 is the background
     if strong[1:].sum() <= 1:
-        return labels > 0, int(strong[1:].sum())
+        return without_ring(labels > 0, ink > high), int(strong[1:].sum())
     box = boxes(stats[1:])
     x0, y0, x1, y1 = box
     edge = reaches_edge(labels, count, band)[1:] & photo
@@ -183,7 +189,7 @@ def pick_digit(
     near = (x1 >= x0[main] - mx) & (x0 <= x1[main] + mx) & (y1 >= y0[main] - my) & (y0 <= y1[main] + my)
     keep = near & (area > 0) & (area >= SPECK * area[main]) & ~edge
     keep[main] = True
-    return np.concatenate([[False], keep])[labels], int(keep.sum())
+    return without_ring(np.concatenate([[False], keep])[labels], ink > high), int(keep.sum())
 
 
 def frames(labels: np.ndarray, strong: np.ndarray, stats: np.ndarray) -> np.ndarray:
@@ -201,10 +207,7 @@ def frames(labels: np.ndarray, strong: np.ndarray, stats: np.ndarray) -> np.ndar
     ink = kept[labels]
     x, y, w, h = cv2.boundingRect(ink.astype(np.uint8))
     window = (slice(y, y + h), slice(x, x + w))
-    closed = cv2.morphologyEx(ink[window].astype(np.uint8), cv2.MORPH_CLOSE, np.ones((GAP, GAP), np.uint8))
-    outside = np.pad(closed == 0, 1, constant_values=True).astype(np.uint8)  # framed by a pixel of outside
-    cv2.floodFill(outside, None, (0, 0), 2)  # 2: what the outside reaches (4-connected), 1: what it does not
-    seen = cv2.dilate((outside == 2).astype(np.uint8), np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
+    seen = cv2.dilate(_outside(ink[window]).astype(np.uint8), np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
     reached = np.bincount(labels[window][seen & ink[window]], minlength=len(stats)) > 0
     hidden = kept & ~reached
     if not hidden.any():
@@ -220,6 +223,52 @@ def frames(labels: np.ndarray, strong: np.ndarray, stats: np.ndarray) -> np.ndar
 def _half_width(mask: np.ndarray) -> float:
     """The half-width of the thickest line in mask (H, W) bool: its largest distance from what is not it, in px."""
     return float(cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3).max())
+
+
+def _outside(mask: np.ndarray) -> np.ndarray:
+    """What the outside of mask (H, W) bool reaches, (H + 2, W + 2) bool, the mask framed by a pixel of outside:
+    its gaps of up to GAP px closed (where a printed line was taken out), 4-connected."""
+    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((GAP, GAP), np.uint8))
+    outside = np.pad(closed == 0, 1, constant_values=True).astype(np.uint8)
+    cv2.floodFill(outside, None, (0, 0), 2)  # 2: what the outside reaches, 1: what it does not
+    return outside == 2
+
+
+def without_ring(digit: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """The digit's mask (H, W) bool without a ring drawn round it that it touches, which frames() cannot take apart
+    (it is one piece of ink with the digit). Where the ink's outline is ROUND and what lies more than two of its
+    thickest line's widths from the outside is HELD of the ink's height and THIN times that line's half-width
+    tall, that is the digit, grown back by as much within the ink, but not into the ring's line (one line's width
+    from the outside), if any of it is strong ink (STRONG (H, W) bool); otherwise the mask as it was. A digit's
+    own strokes all lie within a line's width of the outside: only a curl inside a loop or a crossing reaches
+    further in, and neither is HELD of its height."""
+    x, y, w, h = cv2.boundingRect(digit.astype(np.uint8))
+    if not w:
+        return digit
+    mask = digit[y : y + h, x : x + w]
+    outside = _outside(mask)
+    if _convexity(~outside) < ROUND:
+        return digit  # an outline no ring round a digit has
+    half = _half_width(mask)
+    far = cv2.distanceTransform((~outside).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]  # px from the outside
+    inner = mask & (far > 4 * half)
+    rows = np.flatnonzero(inner.any(1))
+    if not len(rows) or rows[-1] + 1 - rows[0] < max(HELD * h, THIN * half):
+        return digit
+    grown = cv2.distanceTransform((~inner).astype(np.uint8), cv2.DIST_L2, 3) <= 4 * half + 1
+    kept = mask & grown & (far > 2 * half + 1)
+    if not (kept & strong[y : y + h, x : x + w]).any():
+        return digit
+    out = np.zeros_like(digit)
+    out[y : y + h, x : x + w] = kept
+    return out
+
+
+def _convexity(region: np.ndarray) -> float:
+    """The area of the largest outline in region (H, W) bool over its convex hull's: 1 for a convex shape."""
+    contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    outline = max(contours, key=cv2.contourArea)
+    return cv2.contourArea(outline) / max(cv2.contourArea(cv2.convexHull(outline)), 1.0)
 
 
 def boxes(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -206,6 +206,28 @@ def test_a_bold_zero_with_a_dot_inside_is_the_digit_not_a_frame_round_the_dot():
         assert np.array_equal(_picked(ink), dot if framed else ring | dot), width
 
 
+def test_a_circle_the_digit_touches_is_not_part_of_it_and_a_zero_with_a_curl_inside_is_whole():
+    """A 7 whose bar runs on into the circle drawn round it (one piece of ink: frames() cannot part them) is read
+    without the circle, all but where the two meet; a 0 whose pen curled inside it at the end keeps its loop and
+    its curl (a curl reaches in less than HELD of its height); the 7 alone keeps every pixel."""
+    ink = np.zeros((SIDE, SIDE), np.float32)
+    _seven(ink)
+    ink[70:76, 48:80] = 0.8  # the bar, on to the circle's inner edge (at x ≈ 52 on these rows)
+    seven = ink > 0
+    assert np.array_equal(_picked(ink.copy()), seven)
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE]
+    ring = np.abs(np.hypot(ys - 100, xs - 100) - 55) < 3
+    ink[ring] = 0.8
+    picked = _picked(ink)
+    assert not (picked & ring & (xs > 60)).any()  # the circle is gone but where the bar meets it …
+    assert not (seven & ~picked & (xs > 64)).any()  # … and the 7 is whole but within 12 px (a line's width
+    assert not (picked & ~seven & ~ring).any()  # from the outside, and its own) of where it meets the circle
+    zero = np.abs(np.hypot((ys - 100) / 1.4, xs - 100) - 40) < 5
+    curl = (np.abs(np.hypot(ys - 60, xs - 100) - 12) < 3) & (ys > 58)  # a hook hanging from the top of the loop
+    written = ((zero | curl) * 0.8).astype(np.float32)
+    assert np.array_equal(_picked(written), zero | curl)
+
+
 def _lit_page() -> np.ndarray:
     """A 480×640 page (grey, 1 = white) lit unevenly: 0.9 at the left falling to 0.6 at the right."""
     return np.tile(np.linspace(0.9, 0.6, 640, dtype=np.float32), (480, 1))
