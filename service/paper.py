@@ -169,7 +169,8 @@ def pick_digit(
     mask = (ink > low).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
     strong = np.zeros(count, bool)
-    strong[labels[ink > high]] = True
+    above = ink > high  # strong ink: what makes a component strong, and what the digit must keep some of
+    strong[labels[above]] = True
     if photo:
         strong &= ~_rim_or_crumb(boxes(stats), ink.shape)
         if band is not None:  # … as is a piece lying mostly in the band along the sheet's edge
@@ -178,7 +179,7 @@ def pick_digit(
     labels = labels * strong[labels]
     area = np.where(strong[1:], stats[1:, cv2.CC_STAT_AREA], 0).astype(float)  # (n,) component 0 is the background
     if strong[1:].sum() <= 1:
-        return without_ring(labels > 0, ink > high), int(strong[1:].sum())
+        return without_ring(labels > 0, above), int(strong[1:].sum())
     box = boxes(stats[1:])
     x0, y0, x1, y1 = box
     edge = reaches_edge(labels, count, band)[1:] & photo
@@ -189,7 +190,7 @@ def pick_digit(
     near = (x1 >= x0[main] - mx) & (x0 <= x1[main] + mx) & (y1 >= y0[main] - my) & (y0 <= y1[main] + my)
     keep = near & (area > 0) & (area >= SPECK * area[main]) & ~edge
     keep[main] = True
-    return without_ring(np.concatenate([[False], keep])[labels], ink > high), int(keep.sum())
+    return without_ring(np.concatenate([[False], keep])[labels], above), int(keep.sum())
 
 
 def frames(labels: np.ndarray, strong: np.ndarray, stats: np.ndarray) -> np.ndarray:
