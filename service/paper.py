@@ -66,6 +66,7 @@ GAP = 5  # px: gaps in a frame (where a printed line was taken out) closed befor
 # thickest line's widths in from the outside that is HELD of its height (circled digits 0.56 or more, a 0's curl
 # inside it 0.33, an 8's crossing at most 0.41)
 ROUND, HELD = 0.95, 0.45
+SIDES = ((0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1))  # top, bottom, left, right
 
 
 class Beyond(NamedTuple):
@@ -208,7 +209,8 @@ def frames(labels: np.ndarray, strong: np.ndarray, stats: np.ndarray) -> np.ndar
     ink = kept[labels]
     x, y, w, h = cv2.boundingRect(ink.astype(np.uint8))
     window = (slice(y, y + h), slice(x, x + w))
-    seen = cv2.dilate(_outside(ink[window]).astype(np.uint8), np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
+    outside = _outside(ink[window], _cut(x, y, w, h, ink.shape))
+    seen = cv2.dilate(outside.astype(np.uint8), np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
     reached = np.bincount(labels[window][seen & ink[window]], minlength=len(stats)) > 0
     hidden = kept & ~reached
     if not hidden.any():
@@ -226,13 +228,27 @@ def _half_width(mask: np.ndarray) -> float:
     return float(cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3).max())
 
 
-def _outside(mask: np.ndarray) -> np.ndarray:
+def _outside(mask: np.ndarray, cut: tuple[bool, bool, bool, bool] = (False,) * 4) -> np.ndarray:
     """What the outside of mask (H, W) bool reaches, (H + 2, W + 2) bool, the mask framed by a pixel of outside:
-    its gaps of up to GAP px closed (where a printed line was taken out), 4-connected."""
+    its gaps of up to GAP px closed (where a printed line was taken out), 4-connected. On each side CUT names
+    (top, bottom, left, right: where the mask's window lies on the frame's side), the frame cuts what runs past
+    it, so the outside does not come in there between the first and the last of the mask's pixels along it: a
+    circle the photo's edge cuts still holds what is inside it."""
     closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((GAP, GAP), np.uint8))
-    outside = np.pad(closed == 0, 1, constant_values=True).astype(np.uint8)
-    cv2.floodFill(outside, None, (0, 0), 2)  # 2: what the outside reaches, 1: what it does not
-    return outside == 2
+    outside = np.pad(closed == 0, 1, constant_values=True)
+    for side, (row, col) in enumerate(SIDES):
+        ink = np.flatnonzero(closed[row, col])
+        if cut[side] and len(ink):
+            outside[row, col][ink[0] + 1 : ink[-1] + 2] = False  # the frame's edge, along the mask's pixels on it
+    count, parts = cv2.connectedComponents(outside.astype(np.uint8), connectivity=4)
+    reached = np.zeros(count, bool)
+    reached[border(parts)[border(outside)]] = True  # the parts the open frame of outside meets
+    return reached[parts]
+
+
+def _cut(x: int, y: int, w: int, h: int, shape: tuple[int, ...]) -> tuple[bool, bool, bool, bool]:
+    """Which sides of the window (x, y, w, h) lie on the sides of an image of SHAPE, in the order of SIDES."""
+    return y == 0, y + h == shape[0], x == 0, x + w == shape[1]
 
 
 def without_ring(digit: np.ndarray, strong: np.ndarray) -> np.ndarray:
@@ -247,11 +263,13 @@ def without_ring(digit: np.ndarray, strong: np.ndarray) -> np.ndarray:
     if not w:
         return digit
     mask = digit[y : y + h, x : x + w]
-    outside = _outside(mask)
+    outside = _outside(mask, _cut(x, y, w, h, digit.shape))
     if _convexity(~outside) < ROUND:
         return digit  # an outline no ring round a digit has
     half = _half_width(mask)
-    far = cv2.distanceTransform((~outside).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]  # px from the outside
+    inside = ~outside
+    inside[[0, -1]] = inside[:, [0, -1]] = False  # ink is as near the outside as to a side of the frame it meets
+    far = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]  # px from the outside
     inner = mask & (far > 4 * half)
     rows = np.flatnonzero(inner.any(1))
     if not len(rows) or rows[-1] + 1 - rows[0] < max(HELD * h, THIN * half):

@@ -228,6 +228,31 @@ def test_a_circle_the_digit_touches_is_not_part_of_it_and_a_zero_with_a_curl_ins
     assert np.array_equal(_picked(written), zero | curl)
 
 
+@pytest.mark.parametrize("photo", [True, False])
+def test_a_circle_the_frame_cuts_still_holds_the_digit(photo):
+    """A circle drawn round a 7 near the top of the photo runs off it: the frame cuts the circle, and the outside
+    would come in through the cut. It does not: the frame's edge closes what runs past it, so the circle is a frame
+    round the 7 and is taken out, apart from the 7 or touched by its bar. A 4 open at the top, its two arms running
+    off the frame, closes nothing round ink and is whole."""
+    ink = np.zeros((SIDE, SIDE), np.float32)
+    _seven(ink)
+    seven = ink > 0
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE]
+    ring = np.abs(np.hypot(ys - 100, xs - 100) - 55) < 3
+    ink[ring] = 0.8
+    top = 50  # the photo's top edge: rows 42-49 of the circle lie past it
+    seven, ring, xs = seven[top:], ring[top:], xs[top:]
+    assert ring[0].any()
+    assert np.array_equal(_picked(ink[top:].copy(), photo), seven)
+    ink[70:76, 48:80] = 0.8  # the bar, on to the circle's inner edge (at x ≈ 52 on these rows)
+    picked = _picked(ink[top:].copy(), photo)
+    assert not (picked & ring & (xs > 60)).any()  # the circle is gone but where the bar meets it …
+    assert not (seven & ~picked & (xs > 64)).any()  # … and the 7 is whole but within 12 px of it
+    four = np.zeros((SIDE, SIDE), np.float32)
+    four[0:100, 60:66] = four[0:160, 120:126] = four[95:101, 60:150] = 0.8  # arms from the top edge, a bar, a stem
+    assert np.array_equal(_picked(four, photo), four > 0)
+
+
 def _lit_page() -> np.ndarray:
     """A 480×640 page (grey, 1 = white) lit unevenly: 0.9 at the left falling to 0.6 at the right."""
     return np.tile(np.linspace(0.9, 0.6, 640, dtype=np.float32), (480, 1))
