@@ -291,11 +291,14 @@ def _on_the_page(ink: Ink) -> tuple[Ink, np.ndarray | None]:
 
 def _without_lines(ink: Ink, band: np.ndarray | None) -> tuple[np.ndarray, float, int]:
     """The ink without paper lines, its peak, and how many lines were taken out; 422 when what is left is not
-    writing (a blank page of ruled or squared paper leaves the lines' blurred edges: paper_lines.written)."""
+    writing (a blank page of ruled or squared paper leaves the lines' blurred edges: paper_lines.written), judged
+    above the noise of the frame with its lines out where that is less than the frame's own (a grid dark and dense
+    enough to be a good share of the frame is counted in the frame's noise)."""
     cleaned = paper_lines.remove_lines(ink.pixels, ink.floor, ink.peak, band)
     if not cleaned.lines:
         return ink.pixels, ink.peak, 0
-    if cleaned.peak - ink.floor < MIN_CONTRAST or not paper_lines.written(cleaned, ink.floor):
+    floor = min(ink.floor, _noise_floor(cleaned.ink))  # dense dark lines raise the frame's noise; the paper's is less
+    if cleaned.peak - ink.floor < MIN_CONTRAST or not paper_lines.written(cleaned, floor):
         raise _blank()
     return cleaned.ink, cleaned.peak, cleaned.lines
 
@@ -413,12 +416,17 @@ def _dark_on_light(gray: np.ndarray) -> bool:
 
 def _photo_ink(pixels: np.ndarray, inverted: bool) -> Ink:
     """Levels of a flattened page: noise from the median absolute deviation over the frame, which is mostly paper."""
-    sample = _grid(pixels)
-    mid = float(np.median(sample))
-    noise = 1.4826 * float(np.median(np.abs(sample - mid)))
-    floor, peak = mid + NOISE_K * noise, float(pixels.max())
+    floor, peak = _noise_floor(pixels), float(pixels.max())
     _check_contrast(floor, peak)
     return Ink(pixels, 0.0, floor, peak, inverted, True)
+
+
+def _noise_floor(pixels: np.ndarray) -> float:
+    """The median of a flattened frame, which is mostly paper, and NOISE_K σ above it (σ from the median absolute
+    deviation)."""
+    sample = _grid(pixels)
+    mid = float(np.median(sample))
+    return mid + NOISE_K * 1.4826 * float(np.median(np.abs(sample - mid)))
 
 
 def _blank() -> ApiError:

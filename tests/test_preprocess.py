@@ -521,6 +521,21 @@ def test_blank_plain_pages_the_corpus_makes_have_no_ink(page):
     assert (err.status, err.code) == (422, "no_ink")
 
 
+def test_a_light_pencil_on_dark_squared_paper_is_writing(mnist, model):
+    """A 4 in light pencil, its strokes broad, on squared paper whose grid is dark and dense (the 14th photo_pencil
+    photo of capture seed 1 at 50 a kind). The grid covers so much of the frame that the page's noise, measured
+    over the frame, came out as dark as the lines, and the stroke, once the lines were out, was no piece of ink
+    above that floor: 422 "looks blank". Whether writing is left is judged above the noise of the frame the lines
+    have left, which is the paper's."""
+    rng = np.random.default_rng([1, 1])  # photo_pencil's generator: build_capture_set(..., per_kind=50, seed=1)
+    picks = rng.choice(len(mnist.test_x), size=50, replace=False)
+    for j in picks[:14]:
+        data = captures.photo_pencil(mnist.test_x[j].numpy(), rng)
+    got = preprocess(data)
+    assert int(mnist.test_y[picks[13]]) == 4 and got.report["lines_removed"] >= 3
+    assert predict(model, got.pixels) == 4, got.report
+
+
 @pytest.mark.parametrize("desk", [(3,), (0,), (2, 3), (1, 2)], ids=["left", "top", "bottom-left", "bottom-right"])
 def test_a_photo_showing_the_desk_past_the_page_reads_the_digit(digits, model, desk):
     """The desk's grain is no ink, nor is the page's edge, and the ruled lines ending at the desk are lines
