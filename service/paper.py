@@ -235,15 +235,16 @@ def _outside(mask: np.ndarray, cut: tuple[bool, bool, bool, bool] = (False,) * 4
     it, so the outside does not come in there between the first and the last of the mask's pixels along it: a
     circle the photo's edge cuts still holds what is inside it."""
     closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((GAP, GAP), np.uint8))
-    outside = np.pad(closed == 0, 1, constant_values=True)
+    outside = np.pad(closed == 0, 1, constant_values=True).astype(np.uint8)
     for side, (row, col) in enumerate(SIDES):
         ink = np.flatnonzero(closed[row, col])
         if cut[side] and len(ink):
-            outside[row, col][ink[0] + 1 : ink[-1] + 2] = False  # the frame's edge, along the mask's pixels on it
-    count, parts = cv2.connectedComponents(outside.astype(np.uint8), connectivity=4)
-    reached = np.zeros(count, bool)
-    reached[border(parts)[border(outside)]] = True  # the parts the open frame of outside meets
-    return reached[parts]
+            outside[row, col][ink[0] + 1 : ink[-1] + 2] = 0  # the frame's edge, along the mask's pixels on it
+    h, w = outside.shape
+    for corner in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)):  # never closed: each side's run lies between
+        if outside[corner[1], corner[0]] == 1:
+            cv2.floodFill(outside, None, corner, 2)  # 2: what the outside reaches, 1: what it does not
+    return outside == 2
 
 
 def _cut(x: int, y: int, w: int, h: int, shape: tuple[int, ...]) -> tuple[bool, bool, bool, bool]:
