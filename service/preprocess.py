@@ -297,10 +297,16 @@ def _without_lines(ink: Ink, band: np.ndarray | None) -> tuple[np.ndarray, float
     cleaned = paper_lines.remove_lines(ink.pixels, ink.floor, ink.peak, band)
     if not cleaned.lines:
         return ink.pixels, ink.peak, 0
-    floor = min(ink.floor, _noise_floor(cleaned.ink))  # dense dark lines raise the frame's noise; the paper's is less
-    if cleaned.peak - ink.floor < MIN_CONTRAST or not paper_lines.written(cleaned, floor):
+    if cleaned.peak - ink.floor < MIN_CONTRAST or not _written(cleaned, ink.floor):
         raise _blank()
     return cleaned.ink, cleaned.peak, cleaned.lines
+
+
+def _written(cleaned: paper_lines.Cleaned, floor: float) -> bool:
+    """paper_lines.written above FLOOR, or else above the noise of the frame with its lines out where that is less:
+    dense dark lines count in the frame's noise, the paper's is less. A lower floor keeps every piece a higher one
+    does, so the second look (0.9 ms on 640×480) is only taken when the first finds nothing."""
+    return paper_lines.written(cleaned, floor) or paper_lines.written(cleaned, min(floor, _noise_floor(cleaned.ink)))
 
 
 def _grow(mask: np.ndarray, m: int) -> np.ndarray:
