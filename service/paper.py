@@ -209,7 +209,7 @@ def frames(labels: np.ndarray, strong: np.ndarray, stats: np.ndarray) -> np.ndar
     ink = kept[labels]
     x, y, w, h = cv2.boundingRect(ink.astype(np.uint8))
     window = (slice(y, y + h), slice(x, x + w))
-    outside = _outside(ink[window], _cut(x, y, w, h, ink.shape))
+    outside = _outside(ink, (x, y, w, h))
     seen = cv2.dilate(outside.astype(np.uint8), np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
     reached = np.bincount(labels[window][seen & ink[window]], minlength=len(stats)) > 0
     hidden = kept & ~reached
@@ -228,28 +228,26 @@ def _half_width(mask: np.ndarray) -> float:
     return float(cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3).max())
 
 
-def _outside(mask: np.ndarray, cut: tuple[bool, bool, bool, bool] = (False,) * 4) -> np.ndarray:
-    """What the outside of mask (H, W) bool reaches, (H + 2, W + 2) bool, the mask framed by a pixel of outside:
-    its gaps of up to GAP px closed (where a printed line was taken out), 4-connected. On each side CUT names
-    (top, bottom, left, right: where the mask's window lies on the frame's side), the frame cuts what runs past
-    it, so the outside does not come in there between the first and the last of the mask's pixels along it: a
-    circle the photo's edge cuts still holds what is inside it."""
-    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((GAP, GAP), np.uint8))
+def _outside(mask: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
+    """What the outside of mask (H, W) bool reaches in its window RECT (x, y, w, h), (h + 2, w + 2) bool, the window
+    framed by a pixel of outside: its gaps of up to GAP px closed (where a printed line was taken out), 4-connected.
+    On a side of the window that lies on the frame's side, the frame cuts what runs past it, so the outside does not
+    come in there between the first and the last of the mask's pixels along it: a circle the photo's edge cuts
+    still holds what is inside it."""
+    x, y, w, h = rect
+    window = mask[y : y + h, x : x + w].astype(np.uint8)
+    closed = cv2.morphologyEx(window, cv2.MORPH_CLOSE, np.ones((GAP, GAP), np.uint8))
     outside = np.pad(closed == 0, 1, constant_values=True).astype(np.uint8)
-    for side, (row, col) in enumerate(SIDES):
+    cut = (y == 0, y + h == mask.shape[0], x == 0, x + w == mask.shape[1])  # in the order of SIDES
+    for (row, col), on_frame in zip(SIDES, cut):
         ink = np.flatnonzero(closed[row, col])
-        if cut[side] and len(ink):
+        if on_frame and len(ink):
             outside[row, col][ink[0] + 1 : ink[-1] + 2] = 0  # the frame's edge, along the mask's pixels on it
-    h, w = outside.shape
-    for corner in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)):  # never closed: each side's run lies between
+    rows, cols = outside.shape
+    for corner in ((0, 0), (cols - 1, 0), (0, rows - 1), (cols - 1, rows - 1)):  # no side's closed run takes one
         if outside[corner[1], corner[0]] == 1:
             cv2.floodFill(outside, None, corner, 2)  # 2: what the outside reaches, 1: what it does not
     return outside == 2
-
-
-def _cut(x: int, y: int, w: int, h: int, shape: tuple[int, ...]) -> tuple[bool, bool, bool, bool]:
-    """Which sides of the window (x, y, w, h) lie on the sides of an image of SHAPE, in the order of SIDES."""
-    return y == 0, y + h == shape[0], x == 0, x + w == shape[1]
 
 
 def without_ring(digit: np.ndarray, strong: np.ndarray) -> np.ndarray:
@@ -264,7 +262,7 @@ def without_ring(digit: np.ndarray, strong: np.ndarray) -> np.ndarray:
     if not w:
         return digit
     mask = digit[y : y + h, x : x + w]
-    outside = _outside(mask, _cut(x, y, w, h, digit.shape))
+    outside = _outside(digit, (x, y, w, h))
     if _convexity(~outside) < ROUND:
         return digit  # an outline no ring round a digit has
     half = _half_width(mask)
